@@ -37,7 +37,7 @@ func (c Config) String(key, def string) (string, error) {
 	switch v := v.(type) {
 	case string:
 		return v, nil
-	case float64, bool:
+	case float64, bool, int, int64:
 		return fmt.Sprint(v), nil
 	}
 	return "", fmt.Errorf("storage config: %s: want a string, have %T", key, v)
@@ -54,6 +54,8 @@ func (c Config) Bool(key string, def bool) (bool, error) {
 	case bool:
 		return v, nil
 	case float64:
+		return v != 0, nil
+	case int:
 		return v != 0, nil
 	case string:
 		switch strings.ToLower(strings.TrimSpace(v)) {
@@ -73,6 +75,10 @@ func (c Config) Int(key string, def int64) (int64, error) {
 		return def, nil
 	}
 	switch v := v.(type) {
+	case int:
+		return int64(v), nil
+	case int64:
+		return v, nil
 	case float64:
 		if v == float64(int64(v)) {
 			return int64(v), nil
