@@ -1,0 +1,309 @@
+package gormfile
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
+
+	"github.com/gormfile/gormfile/field"
+)
+
+// This file follows updates and deletes: which rows they reach, which keys those rows
+// named before, and which of those keys the change leaves unreferenced.
+
+// uploadUpdate saves the new content an update writes and reads the keys the target
+// rows hold before it.
+func (p *Plugin) uploadUpdate(db *gorm.DB) {
+	cols := p.fileColumns(db)
+	if len(cols) == 0 {
+		return
+	}
+	st := stateOf(db)
+	written, err := p.uploadWritten(db, st, cols)
+	if err != nil {
+		db.AddError(err)
+		return
+	}
+	if len(written) == 0 {
+		return
+	}
+	st.written = written
+	var changed []*column
+	for _, c := range cols {
+		if _, ok := written[c.field.DBName]; ok {
+			changed = append(changed, c)
+		}
+	}
+	st.old, err = p.targetKeys(db, changed)
+	db.AddError(err)
+}
+
+// uploadWritten uploads the pending content among the values the update writes and
+// returns the file columns it changes with their new keys. Columns whose value is the
+// one already loaded are left out: they change nothing.
+func (p *Plugin) uploadWritten(db *gorm.DB, st *stmtFiles, cols []*column) (map[string]string, error) {
+	stmt := db.Statement
+	ctx := stmt.Context
+	selected, restricted := stmt.SelectAndOmitColumns(false, true)
+	written := map[string]string{}
+
+	switch dest := stmt.Dest.(type) {
+	case map[string]any:
+		for _, c := range cols {
+			v, ok := dest[c.field.DBName]
+			key := c.field.DBName
+			if !ok {
+				v, ok = dest[c.field.Name]
+				key = c.field.Name
+			}
+			if !ok || (restricted && !selected[c.field.DBName]) {
+				continue
+			}
+			newKey, err := p.saveMapValue(db, st, c, dest, key, v)
+			if err != nil {
+				return nil, err
+			}
+			written[c.field.DBName] = newKey
+		}
+		return written, nil
+	}
+
+	dv := reflect.ValueOf(stmt.Dest)
+	for dv.Kind() == reflect.Pointer {
+		dv = dv.Elem()
+	}
+	if dv.Kind() != reflect.Struct || dv.Type() != stmt.Schema.ModelType {
+		return nil, nil
+	}
+	if !dv.CanAddr() {
+		// Updates(T{...}) passes a value; GORM copies it the same way when it needs to
+		// set columns, so give it an addressable copy now.
+		cp := reflect.New(dv.Type())
+		cp.Elem().Set(dv)
+		stmt.Dest = cp.Interface()
+		dv = cp.Elem()
+	}
+	for _, c := range cols {
+		sel, ok := selected[c.field.DBName]
+		fv := c.field.ReflectValueOf(ctx, dv)
+		if !((ok && sel) || (!ok && !restricted && !fv.IsZero())) {
+			continue
+		}
+		ff, _ := c.fileOf(ctx, dv)
+		if ff == nil || !ff.Changed() {
+			continue
+		}
+		if err := p.save(db, st, c, ff, dv); err != nil {
+			return nil, err
+		}
+		if err := p.setUpdatedSize(db, c, ff); err != nil {
+			return nil, err
+		}
+		written[c.field.DBName] = ff.Key()
+	}
+	return written, nil
+}
+
+// saveMapValue uploads a file value found in an update's map and returns its key.
+func (p *Plugin) saveMapValue(db *gorm.DB, st *stmtFiles, c *column, dest map[string]any,
+	name string, v any) (string, error) {
+	var ff fieldFile
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	case field.File:
+		ff = &v
+	case *field.File:
+		ff = v
+	case field.Image:
+		ff = &v
+	case *field.Image:
+		ff = v
+	default:
+		return "", fmt.Errorf("gormfile: update of %s: a file column takes a field.File, "+
+			"a field.Image, a key string or nil, not %T", c.field.Name, v)
+	}
+	if c.image {
+		if _, ok := ff.(*field.Image); !ok && ff.Pending() {
+			return "", fmt.Errorf("gormfile: update of %s: new content of an image column "+
+				"must be a field.Image", c.field.Name)
+		}
+	}
+	if err := p.save(db, st, c, ff, reflect.Value{}); err != nil {
+		return "", err
+	}
+	dest[name] = ff
+	return ff.Key(), nil
+}
+
+// setUpdatedSize writes an image's new size through the statement, so that an update
+// writes the size columns with the key.
+func (p *Plugin) setUpdatedSize(db *gorm.DB, c *column, ff fieldFile) error {
+	img, ok := ff.(*field.Image)
+	if !ok || (c.width == nil && c.height == nil) {
+		return nil
+	}
+	w, h := img.Width(), img.Height()
+	if img.Key() != "" && w == 0 {
+		return nil
+	}
+	for _, f := range []struct {
+		sf *schema.Field
+		v  int
+	}{{c.width, w}, {c.height, h}} {
+		if f.sf != nil {
+			db.Statement.SetColumn(f.sf.DBName, f.v)
+		}
+	}
+	return nil
+}
+
+// replaced runs after the update: each target row's old key that the update replaced
+// is to be deleted once the change commits.
+func (p *Plugin) replaced(db *gorm.DB) {
+	v, ok := db.InstanceGet(stateKey)
+	if !ok || db.Error != nil {
+		return
+	}
+	st := v.(*stmtFiles)
+	cols, _ := p.columns(db.Statement.Schema)
+	for _, row := range st.old {
+		for _, c := range cols {
+			newKey, written := st.written[c.field.DBName]
+			old := row[c.field.DBName]
+			if written && old != "" && old != newKey {
+				st.deletes = append(st.deletes, p.ref(db, c, old))
+			}
+		}
+	}
+}
+
+// collectDeleted reads the keys of the rows a hard delete is about to remove. A soft
+// delete keeps the files.
+func (p *Plugin) collectDeleted(db *gorm.DB) {
+	cols := p.fileColumns(db)
+	if len(cols) == 0 || softDelete(db.Statement) {
+		return
+	}
+	old, err := p.targetKeys(db, cols)
+	if err != nil {
+		db.AddError(err)
+		return
+	}
+	stateOf(db).old = old
+}
+
+// deleted runs after the delete: every key the removed rows named is to be deleted once
+// the change commits.
+func (p *Plugin) deleted(db *gorm.DB) {
+	v, ok := db.InstanceGet(stateKey)
+	if !ok || db.Error != nil {
+		return
+	}
+	st := v.(*stmtFiles)
+	cols, _ := p.columns(db.Statement.Schema)
+	for _, row := range st.old {
+		for _, c := range cols {
+			if key := row[c.field.DBName]; key != "" {
+				st.deletes = append(st.deletes, p.ref(db, c, key))
+			}
+		}
+	}
+}
+
+func (p *Plugin) ref(db *gorm.DB, c *column, key string) objectRef {
+	return objectRef{storage: c.storage, key: key, table: db.Statement.Table,
+		column: c.field.DBName}
+}
+
+// softDelete reports whether a delete statement only marks its rows deleted.
+func softDelete(stmt *gorm.Statement) bool {
+	if stmt.Unscoped {
+		return false
+	}
+	for _, c := range stmt.Schema.DeleteClauses {
+		if _, ok := c.(gorm.SoftDeleteDeleteClause); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// targetKeys reads, in the statement's transaction, the given file columns of the rows
+// an update or delete reaches: its conditions and the primary keys of its model value.
+func (p *Plugin) targetKeys(db *gorm.DB, cols []*column) ([]map[string]string, error) {
+	stmt := db.Statement
+	var exprs []clause.Expression
+	if w, ok := stmt.Clauses["WHERE"]; ok {
+		if where, ok := w.Expression.(clause.Where); ok {
+			exprs = append(exprs, where.Exprs...)
+		}
+	}
+	exprs = append(exprs, primaryKeyCond(stmt.Context, stmt, stmt.ReflectValue)...)
+	if stmt.Model != nil && stmt.Dest != stmt.Model {
+		exprs = append(exprs, primaryKeyCond(stmt.Context, stmt, reflect.ValueOf(stmt.Model))...)
+	}
+	if len(exprs) == 0 && !db.AllowGlobalUpdate {
+		return nil, nil // GORM refuses the statement itself
+	}
+
+	names := make([]string, 0, len(cols))
+	for _, c := range cols {
+		names = append(names, c.field.DBName)
+	}
+	q := db.Session(&gorm.Session{NewDB: true, Context: stmt.Context, SkipHooks: true}).
+		Model(reflect.New(stmt.Schema.ModelType).Interface())
+	if stmt.Unscoped {
+		q = q.Unscoped()
+	}
+	rows, err := q.Select(names).Clauses(clause.Where{Exprs: exprs}).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("gormfile: reading the keys of %s: %w", stmt.Table, err)
+	}
+	defer rows.Close()
+	var out []map[string]string
+	for rows.Next() {
+		vals := make([]any, len(names))
+		ptrs := make([]any, len(names))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("gormfile: reading the keys of %s: %w", stmt.Table, err)
+		}
+		row := make(map[string]string, len(names))
+		for i, v := range vals {
+			switch v := v.(type) {
+			case string:
+				row[names[i]] = v
+			case []byte:
+				row[names[i]] = string(v)
+			}
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("gormfile: reading the keys of %s: %w", stmt.Table, err)
+	}
+	return out, nil
+}
+
+// primaryKeyCond is the condition on the primary keys of the rows in v, as GORM adds it
+// to updates and deletes of a model value.
+func primaryKeyCond(ctx context.Context, stmt *gorm.Statement, v reflect.Value) []clause.Expression {
+	if stmt.Schema == nil || len(stmt.Schema.PrimaryFields) == 0 {
+		return nil
+	}
+	_, queryValues := schema.GetIdentityFieldValuesMap(ctx, v, stmt.Schema.PrimaryFields)
+	column, values := schema.ToQueryValues(stmt.Table, stmt.Schema.PrimaryFieldDBNames, queryValues)
+	if len(values) == 0 {
+		return nil
+	}
+	return []clause.Expression{clause.IN{Column: column, Values: values}}
+}

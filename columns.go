@@ -1,0 +1,134 @@
+package gormfile
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	"gorm.io/gorm/schema"
+
+	"github.com/gormfile/gormfile/field"
+	"github.com/gormfile/gormfile/storage"
+)
+
+var (
+	fileType  = reflect.TypeOf(field.File{})
+	imageType = reflect.TypeOf(field.Image{})
+)
+
+// column is one file column of a model, with its settings and storage resolved.
+type column struct {
+	field    *schema.Field
+	settings *field.Settings
+	storage  storage.Storage
+	image    bool
+	// width and height receive an image's dimensions; nil when the tag names none.
+	width, height *schema.Field
+}
+
+// fieldFile is what *field.File and *field.Image have in common.
+type fieldFile interface {
+	Save(ctx context.Context, sc *field.SaveContext) error
+	Pending() bool
+	Changed() bool
+	Key() string
+	Bind(s storage.Storage)
+}
+
+var (
+	_ fieldFile = (*field.File)(nil)
+	_ fieldFile = (*field.Image)(nil)
+)
+
+// columns returns the file columns of a model, reading their tags once per schema.
+func (p *Plugin) columns(s *schema.Schema) ([]*column, error) {
+	if cached, ok := p.schemas.Load(s); ok {
+		c := cached.(schemaColumns)
+		return c.cols, c.err
+	}
+	cols, err := p.readColumns(s)
+	p.schemas.Store(s, schemaColumns{cols, err})
+	return cols, err
+}
+
+type schemaColumns struct {
+	cols []*column
+	err  error
+}
+
+func (p *Plugin) readColumns(s *schema.Schema) ([]*column, error) {
+	var cols []*column
+	for _, f := range s.Fields {
+		if f.FieldType != fileType && f.FieldType != imageType {
+			continue
+		}
+		if f.DBName == "" {
+			continue
+		}
+		settings, err := field.ParseSettings(f.Tag.Get("file"), f.Size)
+		if err != nil {
+			return nil, fmt.Errorf("gormfile: %s.%s: %w", s.Name, f.Name, err)
+		}
+		st, ok := p.storages[settings.Storage]
+		if !ok {
+			return nil, fmt.Errorf("gormfile: %s.%s: no storage named %q", s.Name, f.Name,
+				settings.Storage)
+		}
+		c := &column{field: f, settings: settings, storage: st, image: f.FieldType == imageType}
+		if c.width, err = sizeField(s, f, "width_field", settings.WidthField); err != nil {
+			return nil, err
+		}
+		if c.height, err = sizeField(s, f, "height_field", settings.HeightField); err != nil {
+			return nil, err
+		}
+		cols = append(cols, c)
+	}
+	return cols, nil
+}
+
+func sizeField(s *schema.Schema, f *schema.Field, setting, name string) (*schema.Field, error) {
+	if name == "" {
+		return nil, nil
+	}
+	if f.FieldType != imageType {
+		return nil, fmt.Errorf("gormfile: %s.%s: %s is only for field.Image", s.Name, f.Name,
+			setting)
+	}
+	sf := s.LookUpField(name)
+	if sf == nil {
+		return nil, fmt.Errorf("gormfile: %s.%s: %s: no field %q", s.Name, f.Name, setting, name)
+	}
+	return sf, nil
+}
+
+// fileOf returns the column's value in row (an addressable struct) as a fieldFile.
+func (c *column) fileOf(ctx context.Context, row reflect.Value) (fieldFile, bool) {
+	v := c.field.ReflectValueOf(ctx, row)
+	if !v.CanAddr() {
+		return nil, false
+	}
+	ff, ok := v.Addr().Interface().(fieldFile)
+	return ff, ok
+}
+
+// eachRow calls fn for each addressable struct in v: a struct, a pointer to one, or a
+// slice or array of either.
+func eachRow(v reflect.Value, fn func(row reflect.Value) error) error {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		return fn(v)
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if err := eachRow(v.Index(i), fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

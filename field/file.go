@@ -1,0 +1,233 @@
+// Package field provides the GORM column types [File] and [Image].
+//
+// A column of either type holds an object key in an ordinary string column (VARCHAR of
+// the size the gorm tag sets, 255 by default). "No file" is written as the empty string,
+// as Django writes it, and both NULL and ” read back as no file.
+//
+// # Attaching content
+//
+// [NewFile] and [NewImage] attach a stream and the client's file name to a column
+// value. Nothing is read until the row is saved: the plugin at the module root then
+// streams the content to the field's storage under a key made of the field's upload-to
+// path and the cleaned file name, and writes the key into the row.
+//
+// # Settings
+//
+// A field's settings come from its `file` struct tag, read with GORM's tag parser:
+//
+//	FrontImage field.Image `gorm:"size:100" file:"upload_to:devicetype-images;width_field:FrontImageWidth;height_field:FrontImageHeight"`
+//	File       field.File  `file:"upload_to:uploads/%Y/%m;storage:media"`
+//
+// upload_to is a path with Django's date patterns (%Y %m %d %H %M %S); a model that
+// implements [UploadToer] computes it in Go instead. storage names one of the plugin's
+// storages ("default" when absent).
+//
+// # After a query
+//
+// Loading rows never touches the storage: the plugin only tells each value which
+// storage holds it, so that [File.URL], [File.Open] and [File.Size] work.
+package field
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
+
+	"github.com/gormfile/gormfile/storage"
+)
+
+// File is a column that names an object in a storage.
+//
+// The zero File holds no file. Copies of a File share its pending upload, so a value
+// passed to GORM by value (Updates with a struct or a map) still receives its key.
+type File struct {
+	key     string
+	storage storage.Storage
+	pending *upload
+	// loaded is the key the value held when it was read from or written to the
+	// database; the plugin compares it with key to tell a changed column.
+	loaded string
+	known  bool
+}
+
+// upload is content waiting to be saved. It is shared by copies of the File.
+type upload struct {
+	r    io.Reader
+	name string
+	size int64
+
+	done bool
+	key  string
+	// width, height and format are set for images.
+	width, height int
+	format        string
+}
+
+// NewFile returns a File that holds new content: r is read when the row is saved, and
+// name is the client's file name, of which only the cleaned base name is kept. The
+// caller closes r, if it needs closing, after the save.
+func NewFile(r io.Reader, name string) File {
+	return File{pending: &upload{r: r, name: name, size: -1}}
+}
+
+// WithSize returns f with the content's length in bytes, when the caller knows it; the
+// storage may then pick the cheapest way to send it. It changes nothing else.
+func (f File) WithSize(n int64) File {
+	if f.pending != nil {
+		f.pending.size = n
+	}
+	return f
+}
+
+// Key returns the object key the column holds, or "" when it holds no file. For a value
+// whose content is not yet saved it returns "".
+func (f File) Key() string {
+	if f.pending != nil {
+		return f.pending.key
+	}
+	return f.key
+}
+
+// String returns the key, as Django's FieldFile does.
+func (f File) String() string { return f.Key() }
+
+// IsZero reports whether the column holds no file and no pending content.
+func (f File) IsZero() bool { return f.pending == nil && f.key == "" }
+
+// Pending reports whether the value holds content that is not saved yet.
+func (f File) Pending() bool { return f.pending != nil && !f.pending.done }
+
+// Storage returns the storage that holds the object, once the value was loaded or saved
+// through the plugin; nil before.
+func (f File) Storage() storage.Storage { return f.storage }
+
+// Changed reports whether the column's key may differ from the one last read from or
+// written to the database: new content, a cleared file, or a value the database never
+// gave.
+func (f File) Changed() bool {
+	return f.Pending() || !f.known || f.Key() != f.loaded
+}
+
+// Clear empties the column: when the row is saved the column becomes ” and the old
+// object is deleted after the transaction commits.
+func (f *File) Clear() {
+	f.key, f.pending = "", nil
+}
+
+// Bind tells the value which storage holds its object and marks its key as the one the
+// database holds. The plugin calls it after a query and after a save.
+func (f *File) Bind(s storage.Storage) {
+	if f.pending != nil && f.pending.done {
+		f.key, f.pending = f.pending.key, nil
+	}
+	f.storage, f.loaded, f.known = s, f.key, true
+}
+
+// ErrNoFile is returned by the methods that reach the storage when the column holds no
+// file.
+var ErrNoFile = errors.New("field: the column holds no file")
+
+// ErrUnbound is returned by the methods that reach the storage when the value has no
+// storage: it was neither loaded nor saved through the plugin.
+var ErrUnbound = errors.New("field: no storage: the value was not loaded or saved " +
+	"through the gormfile plugin")
+
+func (f File) object() (storage.Storage, string, error) {
+	key := f.Key()
+	switch {
+	case key == "":
+		return nil, "", ErrNoFile
+	case f.storage == nil:
+		return nil, "", ErrUnbound
+	}
+	return f.storage, key, nil
+}
+
+// URL returns an address at which the file can be read: a plain or a signed URL, as its
+// storage is configured.
+func (f File) URL(ctx context.Context) (string, error) {
+	return f.URLWith(ctx, nil)
+}
+
+// URLWith returns an address for the file with options such as the expiry of a signed
+// URL or the name the browser saves it under.
+func (f File) URLWith(ctx context.Context, opts *storage.URLOptions) (string, error) {
+	s, key, err := f.object()
+	if err != nil {
+		return "", err
+	}
+	return s.URL(ctx, key, opts)
+}
+
+// Open returns a stream of the file's content; the caller closes it.
+func (f File) Open(ctx context.Context) (io.ReadCloser, error) {
+	s, key, err := f.object()
+	if err != nil {
+		return nil, err
+	}
+	return s.Open(ctx, key)
+}
+
+// Size returns the file's size in bytes, asking the storage.
+func (f File) Size(ctx context.Context) (int64, error) {
+	s, key, err := f.object()
+	if err != nil {
+		return 0, err
+	}
+	a, err := s.Stat(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	return a.Size, nil
+}
+
+// Scan reads the key from the database. NULL and ” both mean no file.
+func (f *File) Scan(src any) error {
+	var key string
+	switch v := src.(type) {
+	case nil:
+	case string:
+		key = v
+	case []byte:
+		key = string(v)
+	default:
+		return fmt.Errorf("field: cannot scan %T into a file column", src)
+	}
+	*f = File{key: key, storage: f.storage, loaded: key, known: true}
+	return nil
+}
+
+// Value returns the key to write. Content that was attached but not saved is an error,
+// never an empty column: it means the plugin is not registered on the *gorm.DB.
+func (f File) Value() (driver.Value, error) {
+	if f.pending != nil {
+		if !f.pending.done {
+			return nil, fmt.Errorf("field: file %q was not saved: register the gormfile "+
+				"plugin with db.Use", f.pending.name)
+		}
+		return f.pending.key, nil
+	}
+	return f.key, nil
+}
+
+// GormDataType returns the generic data type of the column.
+func (File) GormDataType() string { return "string" }
+
+// DefaultMaxLength is the size of a file column whose gorm tag sets none.
+const DefaultMaxLength = 255
+
+// GormDBDataType returns the column type: a VARCHAR of the field's size (255 when the
+// gorm tag sets none) where the database has one.
+func (File) GormDBDataType(db *gorm.DB, f *schema.Field) string {
+	sized := *f
+	if sized.Size == 0 {
+		sized.Size = DefaultMaxLength
+	}
+	sized.DataType = schema.String
+	return db.Dialector.DataTypeOf(&sized)
+}

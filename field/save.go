@@ -1,0 +1,186 @@
+package field
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"time"
+
+	"github.com/gormfile/gormfile/storage"
+)
+
+// UploadToer is implemented by models that compute the name of a new file in Go, as a
+// callable upload_to does in Django. UploadTo gets the Go name of the field and the
+// client's cleaned file name and returns the name to store, directories included; its
+// last segment is cleaned again and the result may not leave the storage's root.
+type UploadToer interface {
+	UploadTo(field, filename string) (string, error)
+}
+
+// SaveContext is what saving a column's new content needs; the plugin fills it.
+type SaveContext struct {
+	Storage  storage.Storage
+	Settings *Settings
+	// Row is the model value the column belongs to, for [UploadToer].
+	Row any
+	// Field is the Go name of the column's field.
+	Field string
+	// Now expands the upload-to date patterns.
+	Now time.Time
+}
+
+// Save streams pending content to the storage and records the key it got. It does
+// nothing when the value holds no pending content.
+func (f *File) Save(ctx context.Context, sc *SaveContext) error {
+	if !f.Pending() {
+		return nil
+	}
+	return f.saveContent(ctx, sc, f.pending.r, "")
+}
+
+func (f *File) saveContent(ctx context.Context, sc *SaveContext, r io.Reader, ctype string) error {
+	up := f.pending
+	key, err := newKey(sc, up.name)
+	if err != nil {
+		return err
+	}
+	key, err = sc.Storage.Save(ctx, key, r, &storage.SaveOptions{
+		ContentType:  ctype,
+		MaxKeyLength: sc.Settings.MaxLength,
+		Size:         up.size,
+	})
+	if err != nil {
+		return err
+	}
+	up.key, up.done = key, true
+	f.storage = sc.Storage
+	return nil
+}
+
+// newKey builds the key for a client's file name: upload-to path plus cleaned base
+// name, shortened in its stem to fit the column.
+func newKey(sc *SaveContext, clientName string) (string, error) {
+	name, err := ValidName(clientName)
+	if err != nil {
+		return "", err
+	}
+	var key string
+	if u, ok := sc.Row.(UploadToer); ok {
+		full, err := u.UploadTo(sc.Field, name)
+		if err != nil {
+			return "", fmt.Errorf("field: %s: upload_to: %w", sc.Field, err)
+		}
+		dir, base := path.Split(full)
+		if name, err = ValidName(base); err != nil {
+			return "", err
+		}
+		key, err = JoinUploadTo(dir, name)
+		if err != nil {
+			return "", err
+		}
+	} else {
+		key, err = JoinUploadTo(ExpandUploadTo(sc.Settings.UploadTo, sc.Now), name)
+		if err != nil {
+			return "", err
+		}
+	}
+	short, ok := storage.TruncateKey(key, sc.Settings.MaxLength)
+	if !ok {
+		return "", fmt.Errorf("field: %s: key %q cannot fit in %d bytes", sc.Field, key,
+			sc.Settings.MaxLength)
+	}
+	return short, nil
+}
+
+// Image is a [File] whose content must be an image. Its format and size are read from
+// the image header when it is saved, without decoding the pixels.
+type Image struct {
+	File
+}
+
+// NewImage returns an Image that holds new content, as [NewFile] does.
+func NewImage(r io.Reader, name string) Image {
+	return Image{File: NewFile(r, name)}
+}
+
+// WithSize returns img with the content's length in bytes, as [File.WithSize].
+func (img Image) WithSize(n int64) Image {
+	img.File = img.File.WithSize(n)
+	return img
+}
+
+// Width returns the width read when the image was saved, 0 otherwise. After a query,
+// read the width column the field's width_field tag names.
+func (img Image) Width() int {
+	if img.pending == nil {
+		return 0
+	}
+	return img.pending.width
+}
+
+// Height returns the height read when the image was saved, 0 otherwise.
+func (img Image) Height() int {
+	if img.pending == nil {
+		return 0
+	}
+	return img.pending.height
+}
+
+// Format returns the format ("png", "jpeg", ...) read when the image was saved.
+func (img Image) Format() string {
+	if img.pending == nil {
+		return ""
+	}
+	return img.pending.format
+}
+
+// ImageError reports content that an Image column refuses: not an image, a format the
+// column does not accept, or too many pixels. Nothing is uploaded.
+type ImageError struct {
+	Field  string // the Go name of the field
+	Name   string // the client's file name
+	Reason string
+	Err    error // ErrNotImage, ErrCorrupt or nil
+}
+
+func (e *ImageError) Error() string {
+	return fmt.Sprintf("field: %s: %q refused: %s", e.Field, e.Name, e.Reason)
+}
+
+func (e *ImageError) Unwrap() error { return e.Err }
+
+// headerLimit bounds how much of an image is held in memory while its header is read.
+const headerLimit = 1 << 20
+
+// Save reads the pending image's header, checks it against the column's settings, and
+// streams the whole content to the storage. The header bytes read are held in memory
+// (at most 1 MiB) and sent first.
+func (img *Image) Save(ctx context.Context, sc *SaveContext) error {
+	if !img.Pending() {
+		return nil
+	}
+	up := img.pending
+	var head bytes.Buffer
+	info, err := ReadImageHeader(io.TeeReader(io.LimitReader(up.r, headerLimit), &head))
+	refuse := func(reason string, err error) error {
+		return &ImageError{Field: sc.Field, Name: up.name, Reason: reason, Err: err}
+	}
+	switch {
+	case errors.Is(err, ErrNotImage), errors.Is(err, ErrCorrupt):
+		return refuse(err.Error(), err)
+	case err != nil:
+		return fmt.Errorf("field: %s: reading %q: %w", sc.Field, up.name, err)
+	case !slices.Contains(sc.Settings.Formats, info.Format):
+		return refuse(fmt.Sprintf("format %s is not accepted (accepted: %v)", info.Format,
+			sc.Settings.Formats), nil)
+	case int64(info.Width)*int64(info.Height) > sc.Settings.MaxPixels:
+		return refuse(fmt.Sprintf("%d×%d pixels is more than the limit of %d",
+			info.Width, info.Height, sc.Settings.MaxPixels), nil)
+	}
+	up.width, up.height, up.format = info.Width, info.Height, info.Format
+	return img.saveContent(ctx, sc, io.MultiReader(&head, up.r), info.ContentType)
+}

@@ -1,0 +1,365 @@
+// Package gormfile gives GORM models file and image columns whose bytes live in a
+// storage: the local filesystem by default, S3 in production.
+//
+// The column types are in package field, the storages in package storage and its
+// backends. This package is the GORM plugin that ties them together:
+//
+//	db.Use(gormfile.New(media, nil))
+//
+// # What the plugin does
+//
+//   - Before a row is inserted or updated (Create, Save, Updates), it streams each
+//     column's new content to the column's storage and writes the key into the row.
+//   - If the statement fails, or the transaction it runs in rolls back, the objects it
+//     uploaded are removed again.
+//   - When a row is deleted for good (not soft-deleted), or a column's file is replaced
+//     or cleared, the old object is deleted, but only after the transaction commits:
+//     GORM's own transaction or the caller's (db.Transaction, Begin/Commit). Rolling
+//     back to a savepoint removes only the uploads made after it.
+//   - After a query, each column value is told which storage holds it, so that its URL,
+//     Open and Size work; loading rows never touches the storage.
+//
+// # Guarantee and limits
+//
+// A row never names an object that is missing because of the plugin: objects are
+// written before the row and deleted after the row change commits. What can be left is
+// the other way round: an object no row names, when the process dies between an upload
+// and its statement, or a delete after commit fails. Such objects are found by a sweep.
+package gormfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
+
+	"github.com/gormfile/gormfile/field"
+	"github.com/gormfile/gormfile/storage"
+)
+
+// Options tunes the plugin. A nil *Options means the zero value.
+type Options struct {
+	// Storages are further storages by name, which a field's tag selects with
+	// `file:"storage:NAME"`. The name "default" is the storage given to New.
+	Storages map[string]storage.Storage
+
+	// Now returns the time that upload-to date patterns expand with; time.Now when nil.
+	Now func() time.Time
+
+	// OnCleanupError is told of an object that could not be removed: an upload undone
+	// after a failed statement or rollback, or an old object after a commit. The row
+	// change itself has succeeded or failed as reported; the object is left behind for
+	// a sweep. Nil ignores such errors.
+	OnCleanupError func(ctx context.Context, s storage.Storage, key string, err error)
+}
+
+// Plugin is the GORM plugin. Register it with db.Use.
+type Plugin struct {
+	storages map[string]storage.Storage
+	opts     Options
+	schemas  sync.Map // *schema.Schema → schemaColumns
+	db       *gorm.DB
+}
+
+var _ gorm.Plugin = (*Plugin)(nil)
+
+// New returns the plugin with def as the "default" storage.
+func New(def storage.Storage, opts *Options) *Plugin {
+	p := &Plugin{storages: map[string]storage.Storage{"default": def}}
+	if opts != nil {
+		p.opts = *opts
+	}
+	for name, s := range p.opts.Storages {
+		if name != "default" || def == nil {
+			p.storages[name] = s
+		}
+	}
+	if p.opts.Now == nil {
+		p.opts.Now = time.Now
+	}
+	return p
+}
+
+// Storage returns the storage registered under name, or nil.
+func (p *Plugin) Storage(name string) storage.Storage { return p.storages[name] }
+
+// Name returns the plugin's name, "gormfile".
+func (p *Plugin) Name() string { return "gormfile" }
+
+// Initialize wraps db's connection pool, so that the plugin learns of commits and
+// rollbacks, and registers the plugin's callbacks.
+func (p *Plugin) Initialize(db *gorm.DB) error {
+	if p.storages["default"] == nil {
+		return errors.New("gormfile: no default storage")
+	}
+	if _, ok := db.ConnPool.(*pool); !ok {
+		db.ConnPool = &pool{ConnPool: db.ConnPool, plugin: p}
+		db.Statement.ConnPool = db.ConnPool
+	}
+	p.db = db
+
+	cb := db.Callback()
+	regs := []struct {
+		name string
+		err  error
+	}{
+		{"create upload", cb.Create().After("gorm:before_create").Before("gorm:create").
+			Register("gormfile:upload", p.uploadCreate)},
+		{"create finish", cb.Create().After("gorm:commit_or_rollback_transaction").
+			Register("gormfile:finish", p.finish)},
+		{"update upload", cb.Update().After("gorm:before_update").Before("gorm:update").
+			Register("gormfile:upload", p.uploadUpdate)},
+		{"update replaced", cb.Update().After("gorm:update").Before("gorm:after_update").
+			Register("gormfile:replaced", p.replaced)},
+		{"update finish", cb.Update().After("gorm:commit_or_rollback_transaction").
+			Register("gormfile:finish", p.finish)},
+		{"delete collect", cb.Delete().After("gorm:before_delete").Before("gorm:delete").
+			Register("gormfile:collect", p.collectDeleted)},
+		{"delete deleted", cb.Delete().After("gorm:delete").Before("gorm:after_delete").
+			Register("gormfile:deleted", p.deleted)},
+		{"delete finish", cb.Delete().After("gorm:commit_or_rollback_transaction").
+			Register("gormfile:finish", p.finish)},
+		{"query bind", cb.Query().After("gorm:after_query").
+			Register("gormfile:bind", p.bindQueried)},
+	}
+	for _, r := range regs {
+		if r.err != nil {
+			return fmt.Errorf("gormfile: register %s callback: %w", r.name, r.err)
+		}
+	}
+	return nil
+}
+
+// stmtFiles is what one statement did to objects, kept until it finishes.
+type stmtFiles struct {
+	uploads []objectRef
+	deletes []objectRef
+	// old holds, for update and delete, each target row's keys before the change, by
+	// column; written says which columns the update writes and their new keys.
+	old     []map[string]string
+	written map[string]string
+}
+
+const stateKey = "gormfile:state"
+
+func stateOf(db *gorm.DB) *stmtFiles {
+	if v, ok := db.InstanceGet(stateKey); ok {
+		return v.(*stmtFiles)
+	}
+	st := &stmtFiles{}
+	db.InstanceSet(stateKey, st)
+	return st
+}
+
+// fileColumns returns the statement's file columns, or nil when it has none or
+// already failed.
+func (p *Plugin) fileColumns(db *gorm.DB) []*column {
+	if db.Error != nil || db.Statement.Schema == nil {
+		return nil
+	}
+	cols, err := p.columns(db.Statement.Schema)
+	if err != nil {
+		db.AddError(err)
+		return nil
+	}
+	return cols
+}
+
+// uploadCreate saves the new content of every row being inserted.
+func (p *Plugin) uploadCreate(db *gorm.DB) {
+	cols := p.fileColumns(db)
+	if len(cols) == 0 {
+		return
+	}
+	stmt := db.Statement
+	st := stateOf(db)
+	selected, restricted := stmt.SelectAndOmitColumns(true, false)
+	err := eachRow(stmt.ReflectValue, func(row reflect.Value) error {
+		for _, c := range cols {
+			if sel, ok := selected[c.field.DBName]; (ok && !sel) || (!ok && restricted) {
+				continue // the insert leaves the column out
+			}
+			ff, ok := c.fileOf(stmt.Context, row)
+			if !ok {
+				continue
+			}
+			if err := p.save(db, st, c, ff, row); err != nil {
+				return err
+			}
+			if err := setSize(stmt.Context, c, ff, row); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db.AddError(err)
+}
+
+// save uploads one value's pending content and records the upload.
+func (p *Plugin) save(db *gorm.DB, st *stmtFiles, c *column, ff fieldFile, row reflect.Value) error {
+	if !ff.Pending() {
+		return nil
+	}
+	var rowValue any
+	if row.CanAddr() {
+		rowValue = row.Addr().Interface()
+	}
+	err := ff.Save(db.Statement.Context, &field.SaveContext{
+		Storage:  c.storage,
+		Settings: c.settings,
+		Row:      rowValue,
+		Field:    c.field.Name,
+		Now:      p.opts.Now(),
+	})
+	if err != nil {
+		return err
+	}
+	st.uploads = append(st.uploads, objectRef{storage: c.storage, key: ff.Key()})
+	return nil
+}
+
+// setSize writes an image's width and height into the fields its tag names: the new
+// size after an upload, zero when the column was cleared.
+func setSize(ctx context.Context, c *column, ff fieldFile, row reflect.Value) error {
+	if c.width == nil && c.height == nil {
+		return nil
+	}
+	img, ok := ff.(*field.Image)
+	if !ok || !img.Changed() {
+		return nil
+	}
+	w, h := img.Width(), img.Height()
+	if img.Key() != "" && w == 0 {
+		return nil // unchanged content whose size the row already holds
+	}
+	for _, f := range []struct {
+		sf *schema.Field
+		v  int
+	}{{c.width, w}, {c.height, h}} {
+		if f.sf == nil {
+			continue
+		}
+		if err := f.sf.Set(ctx, row, f.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish settles the statement's objects once it is over: inside the caller's
+// transaction they wait for its end; otherwise the statement's own transaction has
+// committed or rolled back already.
+func (p *Plugin) finish(db *gorm.DB) {
+	v, ok := db.InstanceGet(stateKey)
+	if !ok {
+		return
+	}
+	st := v.(*stmtFiles)
+	ctx := db.Statement.Context
+	_, implicit := db.InstanceGet("gorm:started_transaction")
+	tx, inTx := db.Statement.ConnPool.(*txPool)
+	switch {
+	case inTx && !implicit:
+		if db.Error != nil {
+			// The statement may have written rows before it failed; should the caller
+			// commit anyway, its uploads must still be there.
+			tx.add(st.uploads, nil)
+			return
+		}
+		tx.add(st.uploads, st.deletes)
+	case db.Error != nil && (implicit || db.RowsAffected == 0):
+		p.removeUploads(ctx, st.uploads)
+		return
+	case db.Error != nil:
+		return // rows were written outside a transaction: keep what they name
+	default:
+		p.deleteCommitted(ctx, st.deletes)
+	}
+	p.bindSaved(db)
+}
+
+// bindSaved binds the statement's rows after a successful save.
+func (p *Plugin) bindSaved(db *gorm.DB) {
+	cols := p.fileColumns(db)
+	if len(cols) == 0 {
+		return
+	}
+	stmt := db.Statement
+	_ = eachRow(stmt.ReflectValue, func(row reflect.Value) error {
+		for _, c := range cols {
+			if ff, ok := c.fileOf(stmt.Context, row); ok {
+				ff.Bind(c.storage)
+			}
+		}
+		return nil
+	})
+}
+
+// bindQueried tells each loaded value which storage holds it.
+func (p *Plugin) bindQueried(db *gorm.DB) {
+	p.bindSaved(db)
+}
+
+// cleanupContext keeps the values of ctx but not its cancellation, so that objects are
+// still removed when the caller's context has ended, within a bound.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+}
+
+// removeUploads removes objects whose rows were never written.
+func (p *Plugin) removeUploads(ctx context.Context, refs []objectRef) {
+	if len(refs) == 0 {
+		return
+	}
+	ctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	for _, r := range refs {
+		if err := r.storage.Delete(ctx, r.key); err != nil {
+			p.cleanupError(ctx, r, err)
+		}
+	}
+}
+
+// deleteCommitted deletes objects that committed changes left unreferenced, unless
+// another row of the same column still names the key.
+func (p *Plugin) deleteCommitted(ctx context.Context, refs []objectRef) {
+	if len(refs) == 0 {
+		return
+	}
+	ctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	for _, r := range refs {
+		used, err := p.referenced(ctx, r)
+		if err == nil && !used {
+			err = r.storage.Delete(ctx, r.key)
+		}
+		if err != nil {
+			p.cleanupError(ctx, r, err)
+		}
+	}
+}
+
+// referenced reports whether a row of r's table still names r's key in r's column.
+func (p *Plugin) referenced(ctx context.Context, r objectRef) (bool, error) {
+	if r.table == "" {
+		return false, nil
+	}
+	var n int64
+	err := p.db.Session(&gorm.Session{NewDB: true, Context: ctx}).Table(r.table).
+		Where(clause.Eq{Column: clause.Column{Name: r.column}, Value: r.key}).
+		Limit(1).Count(&n).Error
+	return n > 0, err
+}
+
+func (p *Plugin) cleanupError(ctx context.Context, r objectRef, err error) {
+	// TODO(#3): record failed deletes durably and retry them from the sweep.
+	if p.opts.OnCleanupError != nil {
+		p.opts.OnCleanupError(ctx, r.storage, r.key, err)
+	}
+}
