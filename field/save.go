@@ -153,24 +153,22 @@ func (e *ImageError) Error() string {
 
 func (e *ImageError) Unwrap() error { return e.Err }
 
-// headerLimit bounds how much of an image is held in memory while its header is read.
-const headerLimit = 1 << 20
-
 // Save reads the pending image's header, checks it against the column's settings, and
 // streams the whole content to the storage. The header bytes read are held in memory
-// (at most 1 MiB) and sent first.
+// (at most [MaxImageHeaderBytes]) and sent first.
 func (img *Image) Save(ctx context.Context, sc *SaveContext) error {
 	if !img.Pending() {
 		return nil
 	}
 	up := img.pending
 	var head bytes.Buffer
-	info, err := ReadImageHeader(io.TeeReader(io.LimitReader(up.r, headerLimit), &head))
+	info, err := ReadImageHeader(io.TeeReader(io.LimitReader(up.r, MaxImageHeaderBytes), &head))
 	refuse := func(reason string, err error) error {
 		return &ImageError{Field: sc.Field, Name: up.name, Reason: reason, Err: err}
 	}
 	switch {
-	case errors.Is(err, ErrNotImage), errors.Is(err, ErrCorrupt):
+	case errors.Is(err, ErrNotImage), errors.Is(err, ErrCorrupt),
+		errors.Is(err, ErrUnsupportedFormat):
 		return refuse(err.Error(), err)
 	case err != nil:
 		return fmt.Errorf("field: %s: reading %q: %w", sc.Field, up.name, err)
