@@ -178,10 +178,11 @@ func (p *Plugin) replaced(db *gorm.DB) {
 			newKey, written := st.written[c.field.DBName]
 			old := row[c.field.DBName]
 			if written && old != "" && old != newKey {
-				st.deletes = append(st.deletes, p.ref(db, c, old))
+				st.deletes = append(st.deletes, p.ref(c, db.Statement.Table, old))
 			}
 		}
 	}
+	db.AddError(p.recordDeletes(db, st))
 }
 
 // collectDeleted reads the keys of the rows a hard delete is about to remove. A soft
@@ -211,15 +212,18 @@ func (p *Plugin) deleted(db *gorm.DB) {
 	for _, row := range st.old {
 		for _, c := range cols {
 			if key := row[c.field.DBName]; key != "" {
-				st.deletes = append(st.deletes, p.ref(db, c, key))
+				st.deletes = append(st.deletes, p.ref(c, db.Statement.Table, key))
 			}
 		}
 	}
+	db.AddError(p.recordDeletes(db, st))
 }
 
-func (p *Plugin) ref(db *gorm.DB, c *column, key string) objectRef {
-	return objectRef{storage: c.storage, key: key, table: db.Statement.Table,
-		column: c.field.DBName}
+// ref names the object key of column c; table, when given, is the table whose rows
+// are checked for the key before the object is deleted.
+func (p *Plugin) ref(c *column, table, key string) objectRef {
+	return objectRef{storage: c.storage, storageName: c.settings.Storage, key: key,
+		table: table, column: c.field.DBName}
 }
 
 // softDelete reports whether a delete statement only marks its rows deleted.
@@ -252,7 +256,13 @@ func (p *Plugin) targetKeys(db *gorm.DB, cols []*column) ([]map[string]string, e
 	if len(exprs) == 0 && !db.AllowGlobalUpdate {
 		return nil, nil // GORM refuses the statement itself
 	}
+	return p.readKeys(db, cols, exprs)
+}
 
+// readKeys reads the given file columns of the rows that match exprs, in the
+// statement's transaction and with its scoping (soft-deleted rows only when Unscoped).
+func (p *Plugin) readKeys(db *gorm.DB, cols []*column, exprs []clause.Expression) ([]map[string]string, error) {
+	stmt := db.Statement
 	names := make([]string, 0, len(cols))
 	for _, c := range cols {
 		names = append(names, c.field.DBName)

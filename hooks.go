@@ -52,6 +52,10 @@ type Options struct {
 	// Now returns the time that upload-to date patterns expand with; time.Now when nil.
 	Now func() time.Time
 
+	// UploadConcurrency bounds the uploads of one statement that run at once, when it
+	// inserts several rows; 0 means 8.
+	UploadConcurrency int
+
 	// OnCleanupError is told of an object that could not be removed: an upload undone
 	// after a failed statement or rollback, or an old object after a commit. The row
 	// change itself has succeeded or failed as reported; the object is left behind for
@@ -83,6 +87,9 @@ func New(def storage.Storage, opts *Options) *Plugin {
 	if p.opts.Now == nil {
 		p.opts.Now = time.Now
 	}
+	if p.opts.UploadConcurrency <= 0 {
+		p.opts.UploadConcurrency = 8
+	}
 	return p
 }
 
@@ -103,6 +110,9 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 		db.Statement.ConnPool = db.ConnPool
 	}
 	p.db = db
+	if err := db.AutoMigrate(&PendingDelete{}); err != nil {
+		return fmt.Errorf("gormfile: creating the pending-deletes table: %w", err)
+	}
 
 	cb := db.Callback()
 	regs := []struct {
@@ -111,6 +121,8 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	}{
 		{"create upload", cb.Create().After("gorm:before_create").Before("gorm:create").
 			Register("gormfile:upload", p.uploadCreate)},
+		{"create upserted", cb.Create().After("gorm:create").Before("gorm:after_create").
+			Register("gormfile:upserted", p.upserted)},
 		{"create finish", cb.Create().After("gorm:commit_or_rollback_transaction").
 			Register("gormfile:finish", p.finish)},
 		{"update upload", cb.Update().After("gorm:before_update").Before("gorm:update").
@@ -138,12 +150,22 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 
 // stmtFiles is what one statement did to objects, kept until it finishes.
 type stmtFiles struct {
+	mu      sync.Mutex
 	uploads []objectRef
+	// deletes are objects to delete after the commit if no row names them then.
 	deletes []objectRef
 	// old holds, for update and delete, each target row's keys before the change, by
 	// column; written says which columns the update writes and their new keys.
 	old     []map[string]string
 	written map[string]string
+	// upserted are the keys an upsert may have replaced or left unreferenced.
+	upserted []objectRef
+}
+
+func (st *stmtFiles) addUpload(r objectRef) {
+	st.mu.Lock()
+	st.uploads = append(st.uploads, r)
+	st.mu.Unlock()
 }
 
 const stateKey = "gormfile:state"
@@ -171,7 +193,9 @@ func (p *Plugin) fileColumns(db *gorm.DB) []*column {
 	return cols
 }
 
-// uploadCreate saves the new content of every row being inserted.
+// uploadCreate saves the new content of every row being inserted. The uploads of a
+// statement that inserts several rows (a slice, a batch of CreateInBatches) run
+// concurrently, at most Options.UploadConcurrency at a time.
 func (p *Plugin) uploadCreate(db *gorm.DB) {
 	cols := p.fileColumns(db)
 	if len(cols) == 0 {
@@ -180,37 +204,105 @@ func (p *Plugin) uploadCreate(db *gorm.DB) {
 	stmt := db.Statement
 	st := stateOf(db)
 	selected, restricted := stmt.SelectAndOmitColumns(true, false)
-	err := eachRow(stmt.ReflectValue, func(row reflect.Value) error {
+	var jobs []uploadJob
+	_ = eachRow(stmt.ReflectValue, func(row reflect.Value) error {
 		for _, c := range cols {
 			if sel, ok := selected[c.field.DBName]; (ok && !sel) || (!ok && restricted) {
 				continue // the insert leaves the column out
 			}
-			ff, ok := c.fileOf(stmt.Context, row)
-			if !ok {
-				continue
-			}
-			if err := p.save(db, st, c, ff, row); err != nil {
-				return err
-			}
-			if err := setSize(stmt.Context, c, ff, row); err != nil {
-				return err
+			if ff, ok := c.fileOf(stmt.Context, row); ok {
+				jobs = append(jobs, uploadJob{c, ff, row})
 			}
 		}
 		return nil
 	})
-	db.AddError(err)
+	if err := p.runUploads(db, st, jobs); err != nil {
+		db.AddError(err)
+		return
+	}
+	for _, j := range jobs {
+		if err := setSize(stmt.Context, j.c, j.ff, j.row); err != nil {
+			db.AddError(err)
+			return
+		}
+	}
+	if upsert(stmt) {
+		p.collectUpsert(db, st, cols)
+	}
+}
+
+// uploadJob is one column value of one row to save.
+type uploadJob struct {
+	c   *column
+	ff  fieldFile
+	row reflect.Value
+}
+
+// runUploads saves the pending values of jobs, concurrently when there are several. On
+// the first failure the uploads not yet started are skipped, those under way are
+// cancelled, and the error is returned; what was saved is recorded for removal.
+func (p *Plugin) runUploads(db *gorm.DB, st *stmtFiles, jobs []uploadJob) error {
+	var pending []uploadJob
+	for _, j := range jobs {
+		if j.ff.Pending() {
+			pending = append(pending, j)
+		}
+	}
+	if len(pending) <= 1 || p.opts.UploadConcurrency == 1 {
+		for _, j := range pending {
+			if err := p.save(db, st, j.c, j.ff, j.row); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	ctx, cancel := context.WithCancelCause(db.Statement.Context)
+	defer cancel(nil)
+	sem := make(chan struct{}, p.opts.UploadConcurrency)
+	var (
+		wg       sync.WaitGroup
+		firstErr error
+		errOnce  sync.Once
+	)
+	for _, j := range pending {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := p.saveCtx(ctx, st, j.c, j.ff, j.row); err != nil {
+				errOnce.Do(func() { firstErr = err; cancel(err) })
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = context.Cause(ctx)
+	}
+	return firstErr
 }
 
 // save uploads one value's pending content and records the upload.
 func (p *Plugin) save(db *gorm.DB, st *stmtFiles, c *column, ff fieldFile, row reflect.Value) error {
+	return p.saveCtx(db.Statement.Context, st, c, ff, row)
+}
+
+func (p *Plugin) saveCtx(ctx context.Context, st *stmtFiles, c *column, ff fieldFile,
+	row reflect.Value) error {
 	if !ff.Pending() {
 		return nil
 	}
 	var rowValue any
-	if row.CanAddr() {
+	if row.IsValid() && row.CanAddr() {
 		rowValue = row.Addr().Interface()
 	}
-	err := ff.Save(db.Statement.Context, &field.SaveContext{
+	err := ff.Save(ctx, &field.SaveContext{
 		Storage:  c.storage,
 		Settings: c.settings,
 		Row:      rowValue,
@@ -220,7 +312,7 @@ func (p *Plugin) save(db *gorm.DB, st *stmtFiles, c *column, ff fieldFile, row r
 	if err != nil {
 		return err
 	}
-	st.uploads = append(st.uploads, objectRef{storage: c.storage, key: ff.Key()})
+	st.addUpload(p.ref(c, "", ff.Key()))
 	return nil
 }
 
@@ -326,14 +418,16 @@ func (p *Plugin) removeUploads(ctx context.Context, refs []objectRef) {
 	}
 }
 
-// deleteCommitted deletes objects that committed changes left unreferenced, unless
-// another row of the same column still names the key.
+// deleteCommitted deletes objects that committed changes left unreferenced, unless a
+// row of the same column names the key again, and forgets their records. A delete
+// that fails keeps its record, for the sweep.
 func (p *Plugin) deleteCommitted(ctx context.Context, refs []objectRef) {
 	if len(refs) == 0 {
 		return
 	}
 	ctx, cancel := cleanupContext(ctx)
 	defer cancel()
+	var done []uint64
 	for _, r := range refs {
 		used, err := p.referenced(ctx, r)
 		if err == nil && !used {
@@ -341,7 +435,14 @@ func (p *Plugin) deleteCommitted(ctx context.Context, refs []objectRef) {
 		}
 		if err != nil {
 			p.cleanupError(ctx, r, err)
+			continue
 		}
+		if r.record != 0 {
+			done = append(done, r.record)
+		}
+	}
+	if err := p.forgetDeletes(ctx, done); err != nil && p.opts.OnCleanupError != nil {
+		p.opts.OnCleanupError(ctx, nil, "", err)
 	}
 }
 
@@ -358,7 +459,6 @@ func (p *Plugin) referenced(ctx context.Context, r objectRef) (bool, error) {
 }
 
 func (p *Plugin) cleanupError(ctx context.Context, r objectRef, err error) {
-	// TODO(#3): record failed deletes durably and retry them from the sweep.
 	if p.opts.OnCleanupError != nil {
 		p.opts.OnCleanupError(ctx, r.storage, r.key, err)
 	}

@@ -18,11 +18,15 @@ import (
 
 // objectRef names one object in one storage.
 type objectRef struct {
-	storage storage.Storage
-	key     string
-	// table and column, where known, let a delete check that no other row references
-	// the key.
+	storage     storage.Storage
+	storageName string
+	key         string
+	// table and column, where known, let a delete check that no row references the
+	// key any more.
 	table, column string
+	// record is the ID of the row in the pending-deletes table that stands for this
+	// delete until it is done; 0 when none was written.
+	record uint64
 }
 
 // pool wraps the *gorm.DB's connection pool.
