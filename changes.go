@@ -289,12 +289,7 @@ func (p *Plugin) readKeys(db *gorm.DB, cols []*column, exprs []clause.Expression
 		}
 		row := make(map[string]string, len(names))
 		for i, v := range vals {
-			switch v := v.(type) {
-			case string:
-				row[names[i]] = v
-			case []byte:
-				row[names[i]] = string(v)
-			}
+			row[names[i]] = keyString(v)
 		}
 		out = append(out, row)
 	}

@@ -132,3 +132,6 @@ func eachRow(v reflect.Value, fn func(row reflect.Value) error) error {
 	}
 	return nil
 }
+
+// reflectNew returns a pointer to a new zero value of t.
+func reflectNew(t reflect.Type) any { return reflect.New(t).Interface() }

@@ -14,6 +14,8 @@
 //	devicetype set-front ID PATH    devicetype set-rear ID PATH
 //	devicetype clear-front ID       devicetype clear-rear ID
 //	devicetype delete ID
+//	devicetype check
+//	devicetype sweep [--dry-run] [--grace 1h]
 //
 // Each command prints the rows it reads or writes as JSON, one object a line. The
 // database and the storage come from DATABASE_URL, STORAGE_BACKEND and STORAGE_CONFIG,
@@ -66,6 +68,10 @@ Commands:
   clear-front ID     remove the front image
   clear-rear ID      remove the rear image
   delete ID          delete a device type and its images
+  check              report rows whose image objects are missing (exit 1 if any)
+  sweep [--dry-run] [--grace 1h]
+                     remove image objects no row names, older than the grace
+                     period, and retry deletes that failed after a commit
 
 Rows are printed as JSON, one object a line. Environment: DATABASE_URL (default
 ./data/devicetype.db), STORAGE_BACKEND (filesystem or s3), STORAGE_CONFIG (JSON;
@@ -86,6 +92,12 @@ var commands = map[string]func(args []string) (action, error){
 	"clear-front": parseClear(front),
 	"clear-rear":  parseClear(rear),
 	"delete":      parseDelete,
+	"check": func(args []string) (action, error) {
+		return exampleapp.CheckCommand(args, &DeviceType{})
+	},
+	"sweep": func(args []string) (action, error) {
+		return exampleapp.SweepCommand(args, &DeviceType{})
+	},
 }
 
 func main() {

@@ -17,6 +17,8 @@
 //	softwareattachment list
 //	softwareattachment get ID [-o OUT]
 //	softwareattachment delete ID
+//	softwareattachment check
+//	softwareattachment sweep [--dry-run] [--grace 1h]
 //
 // Each command prints the rows it reads or writes as JSON, one object a line. The
 // database and the storage come from DATABASE_URL, STORAGE_BACKEND and STORAGE_CONFIG,
@@ -67,6 +69,10 @@ Commands:
   list              print every attachment
   get ID [-o OUT]   print one attachment; with -o, also write its content to OUT
   delete ID         delete an attachment and its file
+  check             report rows whose file objects are missing (exit 1 if any)
+  sweep [--dry-run] [--grace 1h]
+                    remove file objects no row names, older than the grace
+                    period, and retry deletes that failed after a commit
 
 Rows are printed as JSON, one object a line. Environment: DATABASE_URL (default
 ./data/softwareattachment.db), STORAGE_BACKEND (filesystem or s3), STORAGE_CONFIG
@@ -84,6 +90,12 @@ var commands = map[string]func(args []string) (action, error){
 	"list":   parseList,
 	"get":    parseGet,
 	"delete": parseDelete,
+	"check": func(args []string) (action, error) {
+		return exampleapp.CheckCommand(args, &SoftwareFileAttachment{})
+	},
+	"sweep": func(args []string) (action, error) {
+		return exampleapp.SweepCommand(args, &SoftwareFileAttachment{})
+	},
 }
 
 func main() {
