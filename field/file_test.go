@@ -183,3 +183,66 @@ func TestImageSave(t *testing.T) {
 		})
 	}
 }
+
+func TestSaveContentChecks(t *testing.T) {
+	settings := &field.Settings{UploadTo: "u", MaxLength: 255}
+	save := func(f field.File) (*memstore.Storage, error) {
+		st := memstore.New(nil)
+		err := f.Save(context.Background(), &field.SaveContext{Storage: st, Settings: settings})
+		return st, err
+	}
+
+	t.Run("reader already read is rewound", func(t *testing.T) {
+		r := bytes.NewReader([]byte("whole content"))
+		io.ReadAll(r)
+		f := field.NewFile(r, "a.txt")
+		st, err := save(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, _ := st.Open(context.Background(), f.Key())
+		got, _ := io.ReadAll(rc)
+		rc.Close()
+		if string(got) != "whole content" {
+			t.Errorf("stored %q", got)
+		}
+	})
+	t.Run("stream shorter than its size", func(t *testing.T) {
+		pr, pw := io.Pipe()
+		go func() { pw.Write([]byte("12345")); pw.Close() }()
+		st, err := save(field.NewFile(pr, "a.bin").WithSize(10))
+		if !errors.Is(err, field.ErrSizeMismatch) || st.Len() != 0 {
+			t.Errorf("err = %v, %d objects; want ErrSizeMismatch and none", err, st.Len())
+		}
+	})
+	t.Run("stream longer than its size", func(t *testing.T) {
+		st, err := save(field.NewFile(io.LimitReader(zeros{}, 100), "a.bin").WithSize(10))
+		if !errors.Is(err, field.ErrSizeMismatch) || st.Len() != 0 {
+			t.Errorf("err = %v, %d objects; want ErrSizeMismatch and none", err, st.Len())
+		}
+	})
+	for _, tt := range []struct{ name, body, want string }{
+		{"README", "plain words\n", "text/plain; charset=utf-8"},
+		{"blob", "\x89PNG\r\n\x1a\n0000", "image/png"},
+		{"page.html", "\x89PNG\r\n\x1a\n0000", "text/html; charset=utf-8"},
+	} {
+		t.Run("content type of "+tt.name, func(t *testing.T) {
+			f := field.NewFile(strings.NewReader(tt.body), tt.name)
+			st, err := save(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := st.Stat(context.Background(), f.Key())
+			if err != nil || a.ContentType != tt.want {
+				t.Errorf("content type %q, %v; want %q", a.ContentType, err, tt.want)
+			}
+		})
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}

@@ -1,11 +1,13 @@
 package field
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"path"
 	"slices"
 	"time"
@@ -35,11 +37,72 @@ type SaveContext struct {
 
 // Save streams pending content to the storage and records the key it got. It does
 // nothing when the value holds no pending content.
+//
+// A reader that can seek is rewound to its start first, as Django reads a file from
+// its start: content read earlier (to check or hash it) is not lost. When the size was
+// given with WithSize, content of another length fails the save and leaves no object.
+// Content whose name tells no type is typed from its first 512 bytes.
 func (f *File) Save(ctx context.Context, sc *SaveContext) error {
 	if !f.Pending() {
 		return nil
 	}
-	return f.saveContent(ctx, sc, f.pending.r, "")
+	r, err := f.pending.content()
+	if err != nil {
+		return err
+	}
+	ctype := ""
+	if storage.ContentTypeByName(f.pending.name) == "application/octet-stream" {
+		br := bufio.NewReaderSize(r, 512)
+		head, err := br.Peek(512)
+		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+			return fmt.Errorf("field: reading %q: %w", f.pending.name, err)
+		}
+		if len(head) > 0 {
+			ctype = http.DetectContentType(head)
+		}
+		r = br
+	}
+	return f.saveContent(ctx, sc, r, ctype)
+}
+
+// content returns the upload's reader, rewound when it can seek, and checked against
+// the size given with WithSize.
+func (up *upload) content() (io.Reader, error) {
+	r := up.r
+	if s, ok := r.(io.Seeker); ok {
+		if _, err := s.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("field: rewinding %q: %w", up.name, err)
+		}
+	}
+	if up.size >= 0 {
+		r = &sizedReader{r: r, name: up.name, want: up.size}
+	}
+	return r, nil
+}
+
+// ErrSizeMismatch is returned when content does not have the size given with WithSize.
+var ErrSizeMismatch = errors.New("content size differs from the size given")
+
+// sizedReader fails when its content is longer or shorter than want, so that a
+// stream cut short never becomes a whole object.
+type sizedReader struct {
+	r    io.Reader
+	name string
+	want int64
+	n    int64
+}
+
+func (s *sizedReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.n += int64(n)
+	switch {
+	case s.n > s.want:
+		return n, fmt.Errorf("field: %q: more than %d bytes: %w", s.name, s.want, ErrSizeMismatch)
+	case err == io.EOF && s.n != s.want:
+		return n, fmt.Errorf("field: %q: %d bytes, want %d: %w", s.name, s.n, s.want,
+			ErrSizeMismatch)
+	}
+	return n, err
 }
 
 func (f *File) saveContent(ctx context.Context, sc *SaveContext, r io.Reader, ctype string) error {
@@ -161,8 +224,12 @@ func (img *Image) Save(ctx context.Context, sc *SaveContext) error {
 		return nil
 	}
 	up := img.pending
+	r, err := up.content()
+	if err != nil {
+		return err
+	}
 	var head bytes.Buffer
-	info, err := ReadImageHeader(io.TeeReader(io.LimitReader(up.r, MaxImageHeaderBytes), &head))
+	info, err := ReadImageHeader(io.TeeReader(io.LimitReader(r, MaxImageHeaderBytes), &head))
 	refuse := func(reason string, err error) error {
 		return &ImageError{Field: sc.Field, Name: up.name, Reason: reason, Err: err}
 	}
@@ -180,5 +247,5 @@ func (img *Image) Save(ctx context.Context, sc *SaveContext) error {
 			info.Width, info.Height, sc.Settings.MaxPixels), nil)
 	}
 	up.width, up.height, up.format = info.Width, info.Height, info.Format
-	return img.saveContent(ctx, sc, io.MultiReader(&head, up.r), info.ContentType)
+	return img.saveContent(ctx, sc, io.MultiReader(&head, r), info.ContentType)
 }
