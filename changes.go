@@ -178,7 +178,7 @@ func (p *Plugin) replaced(db *gorm.DB) {
 			newKey, written := st.written[c.field.DBName]
 			old := row[c.field.DBName]
 			if written && old != "" && old != newKey {
-				st.deletes = append(st.deletes, p.ref(c, db.Statement.Table, old))
+				st.deletes = append(st.deletes, p.refs(c, db.Statement.Table, old)...)
 			}
 		}
 	}
@@ -212,7 +212,7 @@ func (p *Plugin) deleted(db *gorm.DB) {
 	for _, row := range st.old {
 		for _, c := range cols {
 			if key := row[c.field.DBName]; key != "" {
-				st.deletes = append(st.deletes, p.ref(c, db.Statement.Table, key))
+				st.deletes = append(st.deletes, p.refs(c, db.Statement.Table, key)...)
 			}
 		}
 	}
@@ -224,6 +224,18 @@ func (p *Plugin) deleted(db *gorm.DB) {
 func (p *Plugin) ref(c *column, table, key string) objectRef {
 	return objectRef{storage: c.storage, storageName: c.settings.Storage, key: key,
 		table: table, column: c.field.DBName}
+}
+
+// refs names the object key of column c and the renditions the column declares, which
+// go with it.
+func (p *Plugin) refs(c *column, table, key string) []objectRef {
+	out := []objectRef{p.ref(c, table, key)}
+	for _, r := range c.settings.Renditions {
+		ref := p.ref(c, table, field.RenditionKey(key, r.Name))
+		ref.owner = key
+		out = append(out, ref)
+	}
+	return out
 }
 
 // softDelete reports whether a delete statement only marks its rows deleted.

@@ -32,7 +32,8 @@ type fieldFile interface {
 	Pending() bool
 	Changed() bool
 	Key() string
-	Bind(s storage.Storage)
+	RenditionKeys() []string
+	Bind(s storage.Storage, settings *field.Settings)
 }
 
 var (

@@ -313,6 +313,9 @@ func (p *Plugin) saveCtx(ctx context.Context, st *stmtFiles, c *column, ff field
 		return err
 	}
 	st.addUpload(p.ref(c, "", ff.Key()))
+	for _, k := range ff.RenditionKeys() {
+		st.addUpload(p.ref(c, "", k))
+	}
 	return nil
 }
 
@@ -386,7 +389,7 @@ func (p *Plugin) bindSaved(db *gorm.DB) {
 	_ = eachRow(stmt.ReflectValue, func(row reflect.Value) error {
 		for _, c := range cols {
 			if ff, ok := c.fileOf(stmt.Context, row); ok {
-				ff.Bind(c.storage)
+				ff.Bind(c.storage, c.settings)
 			}
 		}
 		return nil
@@ -451,9 +454,13 @@ func (p *Plugin) referenced(ctx context.Context, r objectRef) (bool, error) {
 	if r.table == "" {
 		return false, nil
 	}
+	key := r.key
+	if r.owner != "" {
+		key = r.owner
+	}
 	var n int64
 	err := p.db.Session(&gorm.Session{NewDB: true, Context: ctx}).Table(r.table).
-		Where(clause.Eq{Column: clause.Column{Name: r.column}, Value: r.key}).
+		Where(clause.Eq{Column: clause.Column{Name: r.column}, Value: key}).
 		Limit(1).Count(&n).Error
 	return n > 0, err
 }

@@ -14,11 +14,13 @@ import (
 // names a delete that failed or never ran (the process stopped), which [Plugin.Sweep]
 // retries. The plugin creates the table when it is registered.
 type PendingDelete struct {
-	ID        uint64    `gorm:"primaryKey"`
-	Storage   string    `gorm:"column:storage_name;size:64;not null"`
-	Key       string    `gorm:"column:object_key;size:1024;not null"`
-	Table     string    `gorm:"column:table_name;size:128"`
-	Column    string    `gorm:"column:column_name;size:128"`
+	ID      uint64 `gorm:"primaryKey"`
+	Storage string `gorm:"column:storage_name;size:64;not null"`
+	Key     string `gorm:"column:object_key;size:1024;not null"`
+	Table   string `gorm:"column:table_name;size:128"`
+	Column  string `gorm:"column:column_name;size:128"`
+	// Owner is the key rows name when Key is one of its renditions.
+	Owner     string    `gorm:"column:owner_key;size:1024"`
 	CreatedAt time.Time `gorm:"index"`
 }
 
@@ -34,7 +36,7 @@ func (p *Plugin) recordDeletes(db *gorm.DB, st *stmtFiles) error {
 	recs := make([]PendingDelete, len(st.deletes))
 	for i, r := range st.deletes {
 		recs[i] = PendingDelete{Storage: r.storageName, Key: r.key, Table: r.table,
-			Column: r.column}
+			Column: r.column, Owner: r.owner}
 	}
 	err := db.Session(&gorm.Session{NewDB: true, SkipHooks: true}).
 		Table(PendingDelete{}.TableName()).Create(&recs).Error

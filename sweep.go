@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/gormfile/gormfile/field"
 	"github.com/gormfile/gormfile/storage"
 )
 
@@ -56,6 +57,8 @@ type sweepArea struct {
 	storageName string
 	prefix      string
 	cols        []sweepColumn
+	// renditions are the rendition names the area's columns declare.
+	renditions map[string]bool
 }
 
 type sweepColumn struct {
@@ -136,7 +139,7 @@ func (p *Plugin) sweepPending(ctx context.Context, db *gorm.DB, o *SweepOptions,
 			}
 			res.PendingDeletes++
 			ref := objectRef{storage: st, storageName: r.Storage, key: r.Key, table: r.Table,
-				column: r.Column}
+				column: r.Column, owner: r.Owner}
 			used, err := p.referenced(ctx, ref)
 			if err != nil {
 				return fmt.Errorf("gormfile: pending delete %s %s: %w", r.Storage, r.Key, err)
@@ -171,6 +174,7 @@ func (p *Plugin) sweepPending(ctx context.Context, db *gorm.DB, o *SweepOptions,
 func (p *Plugin) sweepAreas(db *gorm.DB, models []any, o *SweepOptions) ([]*sweepArea, error) {
 	var all []sweepColumn
 	storageOf := map[sweepColumn]string{}
+	renditionsOf := map[sweepColumn][]string{}
 	for _, m := range models {
 		s, cols, _, err := p.modelColumns(db, m)
 		if err != nil {
@@ -197,6 +201,9 @@ func (p *Plugin) sweepAreas(db *gorm.DB, models []any, o *SweepOptions) ([]*swee
 			sc := sweepColumn{table: s.Table, column: c.field.DBName, prefix: prefix}
 			all = append(all, sc)
 			storageOf[sc] = c.settings.Storage
+			for _, r := range c.settings.Renditions {
+				renditionsOf[sc] = append(renditionsOf[sc], r.Name)
+			}
 		}
 	}
 	slices.SortFunc(all, func(a, b sweepColumn) int { return strings.Compare(a.prefix, b.prefix) })
@@ -211,10 +218,14 @@ func (p *Plugin) sweepAreas(db *gorm.DB, models []any, o *SweepOptions) ([]*swee
 			}
 		}
 		if home == nil {
-			home = &sweepArea{storage: p.storages[name], storageName: name, prefix: sc.prefix}
+			home = &sweepArea{storage: p.storages[name], storageName: name, prefix: sc.prefix,
+				renditions: map[string]bool{}}
 			areas = append(areas, home)
 		}
 		home.cols = append(home.cols, sc)
+		for _, r := range renditionsOf[sc] {
+			home.renditions[r] = true
+		}
 	}
 	// A column whose prefix covers another area's listing must be asked about that
 	// area's keys too; areas are disjoint, so only same-storage columns matter.
@@ -226,6 +237,9 @@ func (p *Plugin) sweepAreas(db *gorm.DB, models []any, o *SweepOptions) ([]*swee
 			for _, sc := range b.cols {
 				if strings.HasPrefix(a.prefix, sc.prefix) && !slices.Contains(a.cols, sc) {
 					a.cols = append(a.cols, sc)
+					for _, r := range renditionsOf[sc] {
+						a.renditions[r] = true
+					}
 				}
 			}
 		}
@@ -255,14 +269,21 @@ func (p *Plugin) sweepBatch(ctx context.Context, db *gorm.DB, a *sweepArea,
 		return nil
 	}
 	keys := make([]string, len(batch))
+	lookup := make([]string, 0, len(batch))
+	owner := map[string]string{}
 	for i, attr := range batch {
 		keys[i] = attr.Key
+		lookup = append(lookup, attr.Key)
+		if o, ok := a.renditionOwner(attr.Key); ok {
+			owner[attr.Key] = o
+			lookup = append(lookup, o)
+		}
 	}
 	used := map[string]bool{}
 	for _, sc := range a.cols {
 		var found []string
 		err := db.Session(&gorm.Session{NewDB: true, Context: ctx}).Table(sc.table).
-			Where(clause.IN{Column: clause.Column{Name: sc.column}, Values: anySlice(keys)}).
+			Where(clause.IN{Column: clause.Column{Name: sc.column}, Values: anySlice(lookup)}).
 			Pluck(sc.column, &found).Error
 		if err != nil {
 			return fmt.Errorf("reading %s.%s: %w", sc.table, sc.column, err)
@@ -272,7 +293,7 @@ func (p *Plugin) sweepBatch(ctx context.Context, db *gorm.DB, a *sweepArea,
 		}
 	}
 	for _, k := range keys {
-		if used[k] {
+		if o, ok := owner[k]; used[k] || (ok && used[o]) {
 			continue
 		}
 		res.Unreferenced++
@@ -288,6 +309,21 @@ func (p *Plugin) sweepBatch(ctx context.Context, db *gorm.DB, a *sweepArea,
 		res.Removed++
 	}
 	return nil
+}
+
+// renditionOwner returns the key of the image whose rendition key is, when key has the
+// form of a rendition the area's columns declare.
+func (a *sweepArea) renditionOwner(key string) (string, bool) {
+	for name := range a.renditions {
+		for _, ext := range []string{".png", ".jpg"} {
+			suffix := "." + name + ext
+			if o, ok := strings.CutSuffix(key, suffix); ok && o != "" &&
+				field.RenditionKey(o, name) == key {
+				return o, true
+			}
+		}
+	}
+	return "", false
 }
 
 func anySlice(keys []string) []any {

@@ -22,8 +22,9 @@ type objectRef struct {
 	storageName string
 	key         string
 	// table and column, where known, let a delete check that no row references the
-	// key any more.
+	// key any more: owner when set (the image a rendition belongs to), else key.
 	table, column string
+	owner         string
 	// record is the ID of the row in the pending-deletes table that stands for this
 	// delete until it is done; 0 when none was written.
 	record uint64

@@ -52,7 +52,7 @@ func (p *Plugin) collectUpsert(db *gorm.DB, st *stmtFiles, cols []*column) {
 		for _, row := range old {
 			for _, c := range cols {
 				if key := row[c.field.DBName]; key != "" {
-					candidates = append(candidates, p.ref(c, stmt.Table, key))
+					candidates = append(candidates, p.refs(c, stmt.Table, key)...)
 				}
 			}
 		}

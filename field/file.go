@@ -46,9 +46,10 @@ import (
 // The zero File holds no file. Copies of a File share its pending upload, so a value
 // passed to GORM by value (Updates with a struct or a map) still receives its key.
 type File struct {
-	key     string
-	storage storage.Storage
-	pending *upload
+	key      string
+	storage  storage.Storage
+	settings *Settings
+	pending  *upload
 	// loaded is the key the value held when it was read from or written to the
 	// database; the plugin compares it with key to tell a changed column.
 	loaded string
@@ -66,6 +67,10 @@ type upload struct {
 	// width, height and format are set for images.
 	width, height int
 	format        string
+	// settings are the field's, once saved; renditions lists the keys of the
+	// renditions saved with an image.
+	settings   *Settings
+	renditions []string
 }
 
 // NewFile returns a File that holds new content: r is read when the row is saved, and
@@ -113,19 +118,29 @@ func (f File) Changed() bool {
 	return f.Pending() || !f.known || f.Key() != f.loaded
 }
 
+// RenditionKeys returns the keys of the renditions saved with the value's new content,
+// for an Image whose field declares renditions; nil otherwise.
+func (f File) RenditionKeys() []string {
+	if f.pending == nil {
+		return nil
+	}
+	return f.pending.renditions
+}
+
 // Clear empties the column: when the row is saved the column becomes ” and the old
 // object is deleted after the transaction commits.
 func (f *File) Clear() {
 	f.key, f.pending = "", nil
 }
 
-// Bind tells the value which storage holds its object and marks its key as the one the
-// database holds. The plugin calls it after a query and after a save.
-func (f *File) Bind(s storage.Storage) {
+// Bind tells the value which storage holds its object and its field's settings, and
+// marks its key as the one the database holds. The plugin calls it after a query and
+// after a save.
+func (f *File) Bind(s storage.Storage, settings *Settings) {
 	if f.pending != nil && f.pending.done {
 		f.key, f.pending = f.pending.key, nil
 	}
-	f.storage, f.loaded, f.known = s, f.key, true
+	f.storage, f.settings, f.loaded, f.known = s, settings, f.key, true
 }
 
 // ErrNoFile is returned by the methods that reach the storage when the column holds no
@@ -149,19 +164,42 @@ func (f File) object() (storage.Storage, string, error) {
 }
 
 // URL returns an address at which the file can be read: a plain or a signed URL, as its
-// storage is configured.
-func (f File) URL(ctx context.Context) (string, error) {
-	return f.URLWith(ctx, nil)
+// storage is configured. With the name of one of the field's renditions
+// (URL(ctx, "thumb")) it returns the rendition's address.
+func (f File) URL(ctx context.Context, rendition ...string) (string, error) {
+	return f.URLWith(ctx, nil, rendition...)
 }
 
-// URLWith returns an address for the file with options such as the expiry of a signed
-// URL or the name the browser saves it under.
-func (f File) URLWith(ctx context.Context, opts *storage.URLOptions) (string, error) {
+// URLWith returns an address for the file, or one of its renditions, with options such
+// as the expiry of a signed URL or the name the browser saves it under.
+func (f File) URLWith(ctx context.Context, opts *storage.URLOptions,
+	rendition ...string) (string, error) {
 	s, key, err := f.object()
 	if err != nil {
 		return "", err
 	}
+	if len(rendition) > 0 && rendition[0] != "" {
+		if key, err = f.renditionKey(key, rendition[0]); err != nil {
+			return "", err
+		}
+	}
 	return s.URL(ctx, key, opts)
+}
+
+// renditionKey returns the key of the named rendition of the object under key.
+func (f File) renditionKey(key, name string) (string, error) {
+	settings := f.settings
+	if settings == nil && f.pending != nil {
+		settings = f.pending.settings
+	}
+	if settings != nil {
+		for _, r := range settings.Renditions {
+			if r.Name == name {
+				return RenditionKey(key, name), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("field: no rendition %q declared for this column", name)
 }
 
 // Open returns a stream of the file's content; the caller closes it.

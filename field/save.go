@@ -119,7 +119,7 @@ func (f *File) saveContent(ctx context.Context, sc *SaveContext, r io.Reader, ct
 	if err != nil {
 		return err
 	}
-	up.key, up.done = key, true
+	up.key, up.done, up.settings = key, true, sc.Settings
 	f.storage = sc.Storage
 	return nil
 }

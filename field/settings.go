@@ -2,6 +2,7 @@ package field
 
 import (
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 
@@ -33,6 +34,30 @@ type Settings struct {
 	Formats []string
 	// MaxPixels bounds an image's width × height.
 	MaxPixels int64
+
+	// Renditions are the resized copies of an image saved beside it.
+	Renditions []Rendition
+}
+
+// Rendition is a named, resized copy of an image, made when the image is saved and
+// stored under [RenditionKey]. The image is scaled to fit inside Width × Height,
+// keeping its proportions and never enlarged; a zero bound leaves that side free.
+type Rendition struct {
+	Name          string
+	Width, Height int
+}
+
+// RenditionKey returns the key of the rendition name of the image under key: the key
+// with ".NAME.jpg" appended when it ends in .jpg or .jpeg, ".NAME.png" otherwise
+// ("devicetype-images/front.png" → "devicetype-images/front.png.thumb.png"). It is a
+// function of the key alone, so that a loaded row finds its renditions.
+func RenditionKey(key, name string) string {
+	ext := ".png"
+	switch strings.ToLower(path.Ext(key)) {
+	case ".jpg", ".jpeg":
+		ext = ".jpg"
+	}
+	return key + "." + name + ext
 }
 
 // ParseSettings reads a `file` struct tag ("upload_to:x;storage:media;...") with GORM's
