@@ -114,8 +114,12 @@ func (p *Plugin) saveMapValue(db *gorm.DB, st *stmtFiles, c *column, dest map[st
 	var ff fieldFile
 	switch v := v.(type) {
 	case nil:
+		setMapSize(c, dest, 0, 0)
 		return "", nil
 	case string:
+		if v == "" {
+			setMapSize(c, dest, 0, 0)
+		}
 		return v, nil
 	case field.File:
 		ff = &v
@@ -139,7 +143,20 @@ func (p *Plugin) saveMapValue(db *gorm.DB, st *stmtFiles, c *column, dest map[st
 		return "", err
 	}
 	dest[name] = ff
+	if img, ok := ff.(*field.Image); ok {
+		setMapSize(c, dest, img.Width(), img.Height())
+	}
 	return ff.Key(), nil
+}
+
+// setMapSize writes an image's new size into an update's map, beside its key.
+func setMapSize(c *column, dest map[string]any, w, h int) {
+	if c.width != nil {
+		dest[c.width.DBName] = w
+	}
+	if c.height != nil {
+		dest[c.height.DBName] = h
+	}
 }
 
 // setUpdatedSize writes an image's new size through the statement, so that an update
@@ -284,7 +301,13 @@ func (p *Plugin) readKeys(db *gorm.DB, cols []*column, exprs []clause.Expression
 	if stmt.Unscoped {
 		q = q.Unscoped()
 	}
-	rows, err := q.Select(names).Clauses(clause.Where{Exprs: exprs}).Rows()
+	q = q.Select(names).Clauses(clause.Where{Exprs: exprs})
+	if rowLocks(db) {
+		// Two changes of one row at once must not both read the same old key: the
+		// second waits for the first to commit and reads the key it wrote.
+		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+	}
+	rows, err := q.Rows()
 	if err != nil {
 		return nil, fmt.Errorf("gormfile: reading the keys of %s: %w", stmt.Table, err)
 	}
@@ -309,6 +332,16 @@ func (p *Plugin) readKeys(db *gorm.DB, cols []*column, exprs []clause.Expression
 		return nil, fmt.Errorf("gormfile: reading the keys of %s: %w", stmt.Table, err)
 	}
 	return out, nil
+}
+
+// rowLocks reports whether the database takes SELECT ... FOR UPDATE. SQLite has no row
+// locks, and needs none: it runs one writer at a time.
+func rowLocks(db *gorm.DB) bool {
+	switch db.Dialector.Name() {
+	case "postgres", "mysql", "sqlserver":
+		return true
+	}
+	return false
 }
 
 // primaryKeyCond is the condition on the primary keys of the rows in v, as GORM adds it

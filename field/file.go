@@ -20,7 +20,9 @@
 //
 // upload_to is a path with Django's date patterns (%Y %m %d %H %M %S); a model that
 // implements [UploadToer] computes it in Go instead. storage names one of the plugin's
-// storages ("default" when absent).
+// storages ("default" when absent). An Image column also takes width_field and
+// height_field, formats (accepted formats, "png,jpeg,gif,webp" by default) and
+// max_pixels (largest width × height, [DefaultMaxPixels] by default); see [Settings].
 //
 // # After a query
 //

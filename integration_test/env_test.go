@@ -39,6 +39,9 @@ func TestMain(m *testing.M) {
 	s3srv = srv
 	code := m.Run()
 	stop()
+	if binDir != "" {
+		os.RemoveAll(binDir) // the example commands built by examples_test.go
+	}
 	os.Exit(code)
 }
 
