@@ -27,6 +27,8 @@ func parseUpload(args []string) (action, error) {
 		return nil, err
 	case len(pos) != 1:
 		return nil, exampleapp.Usagef("want PATH, have %d arguments", len(pos))
+	case !utf8.ValidString(*name):
+		return nil, fmt.Errorf("--name is not valid UTF-8")
 	case utf8.RuneCountInString(*name) > maxName:
 		// Checked here: PostgreSQL would refuse the row only after the upload, and
 		// SQLite would keep the whole name.

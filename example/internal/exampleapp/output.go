@@ -9,8 +9,13 @@ import (
 	"github.com/gormfile/gormfile/storage"
 )
 
-// stdout carries the rows, one JSON object a line, and nothing else.
-var stdout = json.NewEncoder(os.Stdout)
+// stdout carries the rows, one JSON object a line, and nothing else. URLs keep their
+// "&" as it is, so that a signed URL copied from the output works.
+var stdout = func() *json.Encoder {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetEscapeHTML(false)
+	return enc
+}()
 
 // Print writes row to stdout as one line of JSON.
 func Print(row any) error {
