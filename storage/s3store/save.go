@@ -48,8 +48,25 @@ func (s *Storage) Save(ctx context.Context, key string, r io.Reader,
 		partSize:  s.partSize(so.Size),
 	}
 
-	first := up.buffer()
+	// Content whose size is told and smaller than a part is read into a buffer of its
+	// size (and one byte more, to see its end), not a whole part: many small saves at
+	// once then hold little memory.
+	var first []byte
+	if so.Size > 0 && so.Size < up.partSize {
+		first = make([]byte, so.Size+1)
+	} else {
+		first = up.buffer()
+	}
 	n1, eof, err := fill(r, first)
+	if err == nil && !eof && int64(len(first)) < up.partSize {
+		// Longer than told: go on in a whole part buffer.
+		big := up.buffer()
+		copy(big, first[:n1])
+		first = big
+		var m int
+		m, eof, err = fill(r, first[n1:])
+		n1 += m
+	}
 	if err != nil {
 		up.release(first)
 		return "", s.fail(op, key, fmt.Errorf("reading the content: %w", err))

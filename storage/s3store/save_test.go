@@ -454,3 +454,42 @@ func TestOpenRangePastEnd(t *testing.T) {
 		rc.Close()
 	}
 }
+
+func TestSaveToldSize(t *testing.T) {
+	const partSize = MinPartSize
+	tests := []struct {
+		name    string
+		told    int64
+		content int
+		want    []string
+	}{
+		{"exact", 1000, 1000, []string{"PutObject"}},
+		{"shorter than told", 1000, 10, []string{"PutObject"}},
+		{"longer than told", 10, 1000, []string{"PutObject"}},
+		{"longer than a part", 10, partSize + 10, []string{"HeadObject", "ListObjectsV2",
+			"CreateMultipartUpload", "UploadPart", "UploadPart", "CompleteMultipartUpload"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, f := newFake(t, Options{PartSize: partSize}, okS3)
+			data := multipartContent(tt.content)
+			_, err := s.Save(context.Background(), "a.bin", bytes.NewReader(data),
+				&storage.SaveOptions{Size: tt.told})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ops := f.ops(); !slices.Equal(ops, tt.want) {
+				t.Fatalf("requests %q, want %q", ops, tt.want)
+			}
+			parts := f.requests("UploadPart")
+			slices.SortFunc(parts, func(a, b *request) int { return strings.Compare(a.Query, b.Query) })
+			var sent []byte
+			for _, r := range append(f.requests("PutObject"), parts...) {
+				sent = append(sent, r.Body...)
+			}
+			if !bytes.Equal(sent, data) {
+				t.Errorf("sent %d bytes, want the %d saved", len(sent), len(data))
+			}
+		})
+	}
+}
