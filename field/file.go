@@ -24,6 +24,21 @@
 // height_field, formats (accepted formats, "png,jpeg,gif,webp" by default) and
 // max_pixels (largest width × height, [DefaultMaxPixels] by default); see [Settings].
 //
+// # Image rules and renditions
+//
+// An Image column takes rules and renditions too:
+//
+//	Photo field.Image `file:"upload_to:photos;max_bytes:5000000;min_width:200;renditions:thumb=200x200,card=600x0"`
+//
+// formats, max_pixels, max_bytes, min_width, max_width, min_height and max_height are
+// checked before anything is written (max_bytes while the content streams when its
+// size is not given), and an image that breaks any of them is refused with an
+// [*ImageError] that lists every broken rule. Each rendition NAME=WxH is a copy of the
+// image scaled to fit inside W×H (0 leaves a side free), made when the image is saved,
+// stored beside it under [RenditionKey], reachable as URL(ctx, "NAME"), and replaced
+// and deleted with it. A model that implements [FileSettingser] sets the same
+// [Settings] in Go.
+//
 // # After a query
 //
 // Loading rows never touches the storage: the plugin only tells each value which

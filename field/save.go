@@ -2,14 +2,12 @@ package field
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"path"
-	"slices"
 	"time"
 
 	"github.com/gormfile/gormfile/storage"
@@ -106,22 +104,34 @@ func (s *sizedReader) Read(p []byte) (int, error) {
 }
 
 func (f *File) saveContent(ctx context.Context, sc *SaveContext, r io.Reader, ctype string) error {
-	up := f.pending
-	key, err := newKey(sc, up.name)
+	key, err := f.store(ctx, sc, r, ctype)
 	if err != nil {
 		return err
 	}
-	key, err = sc.Storage.Save(ctx, key, r, &storage.SaveOptions{
+	f.commit(sc, key)
+	return nil
+}
+
+// store streams r to the storage under a key made for the pending content and returns
+// the key written.
+func (f *File) store(ctx context.Context, sc *SaveContext, r io.Reader,
+	ctype string) (string, error) {
+	key, err := newKey(sc, f.pending.name)
+	if err != nil {
+		return "", err
+	}
+	return sc.Storage.Save(ctx, key, r, &storage.SaveOptions{
 		ContentType:  ctype,
 		MaxKeyLength: sc.Settings.MaxLength,
-		Size:         up.size,
+		Size:         f.pending.size,
 	})
-	if err != nil {
-		return err
-	}
+}
+
+// commit records that the pending content is saved under key.
+func (f *File) commit(sc *SaveContext, key string) {
+	up := f.pending
 	up.key, up.done, up.settings = key, true, sc.Settings
 	f.storage = sc.Storage
-	return nil
 }
 
 // newKey builds the key for a client's file name: upload-to path plus cleaned base
@@ -157,95 +167,4 @@ func newKey(sc *SaveContext, clientName string) (string, error) {
 			sc.Settings.MaxLength)
 	}
 	return short, nil
-}
-
-// Image is a [File] whose content must be an image. Its format and size are read from
-// the image header when it is saved, without decoding the pixels.
-type Image struct {
-	File
-}
-
-// NewImage returns an Image that holds new content, as [NewFile] does.
-func NewImage(r io.Reader, name string) Image {
-	return Image{File: NewFile(r, name)}
-}
-
-// WithSize returns img with the content's length in bytes, as [File.WithSize].
-func (img Image) WithSize(n int64) Image {
-	img.File = img.File.WithSize(n)
-	return img
-}
-
-// Width returns the width read when the image was saved, 0 otherwise. After a query,
-// read the width column the field's width_field tag names.
-func (img Image) Width() int {
-	if img.pending == nil {
-		return 0
-	}
-	return img.pending.width
-}
-
-// Height returns the height read when the image was saved, 0 otherwise.
-func (img Image) Height() int {
-	if img.pending == nil {
-		return 0
-	}
-	return img.pending.height
-}
-
-// Format returns the format ("png", "jpeg", ...) read when the image was saved.
-func (img Image) Format() string {
-	if img.pending == nil {
-		return ""
-	}
-	return img.pending.format
-}
-
-// ImageError reports content that an Image column refuses: not an image, a format the
-// column does not accept, or too many pixels. Nothing is uploaded.
-type ImageError struct {
-	Field  string // the Go name of the field
-	Name   string // the client's file name
-	Reason string
-	Err    error // ErrNotImage, ErrCorrupt or nil
-}
-
-func (e *ImageError) Error() string {
-	return fmt.Sprintf("field: %s: %q refused: %s", e.Field, e.Name, e.Reason)
-}
-
-func (e *ImageError) Unwrap() error { return e.Err }
-
-// Save reads the pending image's header, checks it against the column's settings, and
-// streams the whole content to the storage. The header bytes read are held in memory
-// (at most [MaxImageHeaderBytes]) and sent first.
-func (img *Image) Save(ctx context.Context, sc *SaveContext) error {
-	if !img.Pending() {
-		return nil
-	}
-	up := img.pending
-	r, err := up.content()
-	if err != nil {
-		return err
-	}
-	var head bytes.Buffer
-	info, err := ReadImageHeader(io.TeeReader(io.LimitReader(r, MaxImageHeaderBytes), &head))
-	refuse := func(reason string, err error) error {
-		return &ImageError{Field: sc.Field, Name: up.name, Reason: reason, Err: err}
-	}
-	switch {
-	case errors.Is(err, ErrNotImage), errors.Is(err, ErrCorrupt),
-		errors.Is(err, ErrUnsupportedFormat):
-		return refuse(err.Error(), err)
-	case err != nil:
-		return fmt.Errorf("field: %s: reading %q: %w", sc.Field, up.name, err)
-	case !slices.Contains(sc.Settings.Formats, info.Format):
-		return refuse(fmt.Sprintf("format %s is not accepted (accepted: %v)", info.Format,
-			sc.Settings.Formats), nil)
-	case int64(info.Width)*int64(info.Height) > sc.Settings.MaxPixels:
-		return refuse(fmt.Sprintf("%d×%d pixels is more than the limit of %d",
-			info.Width, info.Height, sc.Settings.MaxPixels), nil)
-	}
-	up.width, up.height, up.format = info.Width, info.Height, info.Format
-	return img.saveContent(ctx, sc, io.MultiReader(&head, r), info.ContentType)
 }

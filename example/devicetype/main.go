@@ -3,8 +3,8 @@
 //
 // The images are field.Image columns: their bytes go to the configured storage under
 // devicetype-images/, their keys into the row, and their width and height into the
-// columns the field tags name. A file that is not an image is refused before anything
-// is written.
+// columns the field tags name, and a 200×200 thumbnail of each is saved beside it. A
+// file that is not an image is refused before anything is written.
 //
 // Usage:
 //
@@ -38,17 +38,17 @@ const app = "devicetype"
 
 // DeviceType is a make and model of device, with pictures of its front and rear panels.
 // Each image's width and height are written into the fields its tag names when it is
-// saved.
+// saved, and a thumbnail that fits in 200×200 is saved beside it ("thumb").
 type DeviceType struct {
 	ID           uint
 	Manufacturer string
 	Model        string
 
-	FrontImage       field.Image `file:"upload_to:devicetype-images;width_field:FrontImageWidth;height_field:FrontImageHeight"`
+	FrontImage       field.Image `file:"upload_to:devicetype-images;width_field:FrontImageWidth;height_field:FrontImageHeight;renditions:thumb=200x200"`
 	FrontImageWidth  int
 	FrontImageHeight int
 
-	RearImage       field.Image `file:"upload_to:devicetype-images;width_field:RearImageWidth;height_field:RearImageHeight"`
+	RearImage       field.Image `file:"upload_to:devicetype-images;width_field:RearImageWidth;height_field:RearImageHeight;renditions:thumb=200x200"`
 	RearImageWidth  int
 	RearImageHeight int
 
@@ -63,7 +63,8 @@ Commands:
                      add a device type, with its panel images if given
   list               print every device type
   get ID             print one device type
-  set-front ID PATH  replace the front image (the old one is deleted)
+  set-front ID PATH  replace the front image (the old one and its thumbnail
+                     are deleted)
   set-rear ID PATH   replace the rear image
   clear-front ID     remove the front image
   clear-rear ID      remove the rear image

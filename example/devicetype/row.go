@@ -49,52 +49,64 @@ func explainSave(err error, paths map[string]string) error {
 }
 
 // deviceTypeRow is the JSON form of a device type. An absent image has an empty key
-// and URL and a zero size.
+// and URLs and a zero size.
 type deviceTypeRow struct {
-	ID               uint   `json:"id"`
-	Manufacturer     string `json:"manufacturer"`
-	Model            string `json:"model"`
-	FrontImage       string `json:"front_image"`
-	FrontImageURL    string `json:"front_image_url"`
-	FrontImageWidth  int    `json:"front_image_width"`
-	FrontImageHeight int    `json:"front_image_height"`
-	RearImage        string `json:"rear_image"`
-	RearImageURL     string `json:"rear_image_url"`
-	RearImageWidth   int    `json:"rear_image_width"`
-	RearImageHeight  int    `json:"rear_image_height"`
+	ID                 uint   `json:"id"`
+	Manufacturer       string `json:"manufacturer"`
+	Model              string `json:"model"`
+	FrontImage         string `json:"front_image"`
+	FrontImageURL      string `json:"front_image_url"`
+	FrontImageThumbURL string `json:"front_image_thumb_url"`
+	FrontImageWidth    int    `json:"front_image_width"`
+	FrontImageHeight   int    `json:"front_image_height"`
+	RearImage          string `json:"rear_image"`
+	RearImageURL       string `json:"rear_image_url"`
+	RearImageThumbURL  string `json:"rear_image_thumb_url"`
+	RearImageWidth     int    `json:"rear_image_width"`
+	RearImageHeight    int    `json:"rear_image_height"`
 }
 
-// toRow builds the JSON form of d, asking the storage for the images' URLs.
+// toRow builds the JSON form of d, asking the storage for the URLs of the images and
+// their thumbnails.
 func toRow(ctx context.Context, d *DeviceType) (*deviceTypeRow, error) {
-	frontURL, err := imageURL(ctx, d.FrontImage)
-	if err != nil {
-		return nil, fmt.Errorf("device type %d: front image: %w", d.ID, err)
-	}
-	rearURL, err := imageURL(ctx, d.RearImage)
-	if err != nil {
-		return nil, fmt.Errorf("device type %d: rear image: %w", d.ID, err)
-	}
-	return &deviceTypeRow{
+	row := &deviceTypeRow{
 		ID:               d.ID,
 		Manufacturer:     d.Manufacturer,
 		Model:            d.Model,
 		FrontImage:       d.FrontImage.Key(),
-		FrontImageURL:    frontURL,
 		FrontImageWidth:  d.FrontImageWidth,
 		FrontImageHeight: d.FrontImageHeight,
 		RearImage:        d.RearImage.Key(),
-		RearImageURL:     rearURL,
 		RearImageWidth:   d.RearImageWidth,
 		RearImageHeight:  d.RearImageHeight,
-	}, nil
+	}
+	for _, u := range []struct {
+		side string
+		img  field.Image
+		url  *string
+		name string
+	}{
+		{"front", d.FrontImage, &row.FrontImageURL, ""},
+		{"front", d.FrontImage, &row.FrontImageThumbURL, "thumb"},
+		{"rear", d.RearImage, &row.RearImageURL, ""},
+		{"rear", d.RearImage, &row.RearImageThumbURL, "thumb"},
+	} {
+		url, err := imageURL(ctx, u.img, u.name)
+		if err != nil {
+			return nil, fmt.Errorf("device type %d: %s image: %w", d.ID, u.side, err)
+		}
+		*u.url = url
+	}
+	return row, nil
 }
 
-// imageURL returns the image's URL, or "" when the column holds no image.
-func imageURL(ctx context.Context, img field.Image) (string, error) {
+// imageURL returns the URL of the image, or of its rendition when one is named; ""
+// when the column holds no image.
+func imageURL(ctx context.Context, img field.Image, rendition string) (string, error) {
 	if img.Key() == "" {
 		return "", nil
 	}
-	return img.URL(ctx)
+	return img.URL(ctx, rendition)
 }
 
 // printRow prints d as one line of JSON.
