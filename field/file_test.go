@@ -246,3 +246,34 @@ func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+func TestImageCutShortIsRefused(t *testing.T) {
+	settings, _ := field.ParseSettings("upload_to:img", 0)
+	for _, name := range []string{"front-panel.png", "rear-panel.jpg", "orientation-6.jpg",
+		"small.gif", "front-panel-lossy.webp", "alpha-vp8x.webp", "truncated.png"} {
+		raw, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cuts := map[string][]byte{"half": raw[:len(raw)/2], "all but 3 bytes": raw[:len(raw)-3]}
+		if name == "truncated.png" {
+			cuts = map[string][]byte{"as shipped": raw}
+		}
+		for cut, body := range cuts {
+			t.Run(name+"/"+cut, func(t *testing.T) {
+				st := memstore.New(nil)
+				img := field.NewImage(bytes.NewReader(body), name)
+				err := img.Save(context.Background(), &field.SaveContext{
+					Storage: st, Settings: settings, Field: "Front", Now: time.Now(),
+				})
+				var ie *field.ImageError
+				if !errors.As(err, &ie) || !errors.Is(err, field.ErrCorrupt) {
+					t.Errorf("err = %v, want *field.ImageError wrapping ErrCorrupt", err)
+				}
+				if st.Len() != 0 {
+					t.Error("an image cut short was stored")
+				}
+			})
+		}
+	}
+}

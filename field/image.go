@@ -120,7 +120,9 @@ func (img *Image) Save(ctx context.Context, sc *SaveContext) error {
 		return up.refuse(sc, problems, cause)
 	}
 
-	var stream io.Reader = io.MultiReader(&head, r)
+	headLen := head.Len()
+	end := newEndReader(io.MultiReader(&head, r), info.Format, headLen)
+	stream := end
 	var limit *maxBytesReader
 	if max := sc.Settings.MaxBytes; max > 0 && up.size < 0 {
 		limit = &maxBytesReader{r: stream, max: max}
@@ -134,6 +136,10 @@ func (img *Image) Save(ctx context.Context, sc *SaveContext) error {
 		key, renditions, err = img.saveWithRenditions(ctx, sc, stream, info)
 	}
 	if err != nil {
+		if e, ok := end.(*endReader); ok && e.failed {
+			return up.refuse(sc, []string{"the file is cut short"},
+				fmt.Errorf("field: %s: %w", sc.Field, ErrCorrupt))
+		}
 		if limit != nil && limit.over {
 			return up.refuse(sc, []string{fmt.Sprintf("more than max_bytes %d bytes",
 				limit.max)}, fmt.Errorf("field: %s: %w", sc.Field, ErrTooLarge))
