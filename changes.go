@@ -2,14 +2,18 @@ package gormfile
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"reflect"
+	"strings"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
 
 	"github.com/gormfile/gormfile/field"
+	"github.com/gormfile/gormfile/storage"
 )
 
 // This file follows updates and deletes: which rows they reach, which keys those rows
@@ -43,8 +47,8 @@ func (p *Plugin) uploadUpdate(db *gorm.DB) {
 }
 
 // uploadWritten uploads the pending content among the values the update writes and
-// returns the file columns it changes with their new keys. Columns whose value is the
-// one already loaded are left out: they change nothing.
+// returns the file columns it writes with their new keys; replaced compares them with
+// each target row's old keys.
 func (p *Plugin) uploadWritten(db *gorm.DB, st *stmtFiles, cols []*column) (map[string]string, error) {
 	stmt := db.Statement
 	ctx := stmt.Context
@@ -54,12 +58,7 @@ func (p *Plugin) uploadWritten(db *gorm.DB, st *stmtFiles, cols []*column) (map[
 	switch dest := stmt.Dest.(type) {
 	case map[string]any:
 		for _, c := range cols {
-			v, ok := dest[c.field.DBName]
-			key := c.field.DBName
-			if !ok {
-				v, ok = dest[c.field.Name]
-				key = c.field.Name
-			}
+			v, key, ok := mapValue(dest, c)
 			if !ok || (restricted && !selected[c.field.DBName]) {
 				continue
 			}
@@ -93,8 +92,10 @@ func (p *Plugin) uploadWritten(db *gorm.DB, st *stmtFiles, cols []*column) (map[
 		if !((ok && sel) || (!ok && !restricted && !fv.IsZero())) {
 			continue
 		}
+		// An unchanged value is listed too: it may have been loaded from another row,
+		// whose key the target rows now take.
 		ff, _ := c.fileOf(ctx, dv)
-		if ff == nil || !ff.Changed() {
+		if ff == nil {
 			continue
 		}
 		if err := p.save(db, st, c, ff, dv); err != nil {
@@ -108,7 +109,18 @@ func (p *Plugin) uploadWritten(db *gorm.DB, st *stmtFiles, cols []*column) (map[
 	return written, nil
 }
 
-// saveMapValue uploads a file value found in an update's map and returns its key.
+// mapValue returns the value m holds for column c, under its column name or its Go
+// name, and that name.
+func mapValue(m map[string]any, c *column) (v any, name string, ok bool) {
+	if v, ok := m[c.field.DBName]; ok {
+		return v, c.field.DBName, true
+	}
+	v, ok = m[c.field.Name]
+	return v, c.field.Name, ok
+}
+
+// saveMapValue uploads a file value found in an update's or an insert's map and returns
+// its key.
 func (p *Plugin) saveMapValue(db *gorm.DB, st *stmtFiles, c *column, dest map[string]any,
 	name string, v any) (string, error) {
 	var ff fieldFile
@@ -119,8 +131,9 @@ func (p *Plugin) saveMapValue(db *gorm.DB, st *stmtFiles, c *column, dest map[st
 	case string:
 		if v == "" {
 			setMapSize(c, dest, 0, 0)
+			return v, nil
 		}
-		return v, nil
+		return v, p.checkKeyString(db, c, v)
 	case field.File:
 		ff = &v
 	case *field.File:
@@ -147,6 +160,34 @@ func (p *Plugin) saveMapValue(db *gorm.DB, st *stmtFiles, c *column, dest map[st
 		setMapSize(c, dest, img.Width(), img.Height())
 	}
 	return ff.Key(), nil
+}
+
+// ErrKeyRefused is wrapped by the error of a statement that writes, as a string, a key
+// that the plugin could not keep consistent with the storage: one that names no object
+// (the row would name a missing file; the error wraps fs.ErrNotExist too), or one
+// outside the column's upload-to directory (the rows of the column it was copied from,
+// their deletes and the sweep of that directory would not know of this row).
+var ErrKeyRefused = errors.New("key refused")
+
+// checkKeyString refuses a key string that a statement writes into column c unless it
+// lies under the column's upload-to directory, when it has a fixed one, and names an
+// object of the column's storage.
+func (p *Plugin) checkKeyString(db *gorm.DB, c *column, key string) error {
+	_, computes := reflectNew(db.Statement.Schema.ModelType).(field.UploadToer)
+	if prefix := staticPrefix(c.settings.UploadTo); prefix != "" && !computes &&
+		!strings.HasPrefix(key, prefix) {
+		return fmt.Errorf("gormfile: writing %s: key %q is outside upload_to %q: %w",
+			c.field.Name, key, prefix, ErrKeyRefused)
+	}
+	ok, err := storage.Exists(db.Statement.Context, c.storage, key)
+	if err != nil {
+		return fmt.Errorf("gormfile: writing %s: key %q: %w", c.field.Name, key, err)
+	}
+	if !ok {
+		return fmt.Errorf("gormfile: writing %s: key %q names no object: %w: %w",
+			c.field.Name, key, ErrKeyRefused, fs.ErrNotExist)
+	}
+	return nil
 }
 
 // setMapSize writes an image's new size into an update's map, beside its key.

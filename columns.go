@@ -33,6 +33,7 @@ type fieldFile interface {
 	Changed() bool
 	Key() string
 	RenditionKeys() []string
+	ContentID() any
 	Bind(s storage.Storage, settings *field.Settings)
 }
 
@@ -66,9 +67,14 @@ func (p *Plugin) readColumns(s *schema.Schema) ([]*column, error) {
 		if f.DBName == "" {
 			continue
 		}
-		settings, err := field.ParseSettings(f.Tag.Get("file"), f.Size)
+		settings, err := field.ResolveSettings(reflect.New(s.ModelType).Interface(), f.Name,
+			f.Tag.Get("file"), f.Size)
 		if err != nil {
 			return nil, fmt.Errorf("gormfile: %s.%s: %w", s.Name, f.Name, err)
+		}
+		if f.FieldType == fileType && imageOnly(settings) {
+			return nil, fmt.Errorf("gormfile: %s.%s: renditions and image rules (max_bytes, "+
+				"min/max width and height) are only for field.Image", s.Name, f.Name)
 		}
 		st, ok := p.storages[settings.Storage]
 		if !ok {
@@ -85,6 +91,12 @@ func (p *Plugin) readColumns(s *schema.Schema) ([]*column, error) {
 		cols = append(cols, c)
 	}
 	return cols, nil
+}
+
+// imageOnly reports whether settings hold what only an Image column honours.
+func imageOnly(s *field.Settings) bool {
+	return len(s.Renditions) > 0 || s.MaxBytes > 0 || s.MinWidth > 0 || s.MaxWidth > 0 ||
+		s.MinHeight > 0 || s.MaxHeight > 0
 }
 
 func sizeField(s *schema.Schema, f *schema.Field, setting, name string) (*schema.Field, error) {

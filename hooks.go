@@ -22,9 +22,18 @@
 // # Guarantee and limits
 //
 // A row never names an object that is missing because of the plugin: objects are
-// written before the row and deleted after the row change commits. What can be left is
-// the other way round: an object no row names, when the process dies between an upload
-// and its statement, or a delete after commit fails. Such objects are found by a sweep.
+// written before the row and deleted after the row change commits, and only if no row
+// of the same column names them then. What can be left is the other way round: an
+// object no row names, when the process dies between an upload and its statement, a
+// delete after commit fails (it stays recorded in the pending-deletes table), the
+// caller's context cancels an upload that S3 completes all the same, or Save of a new
+// row whose primary key is set fails after GORM's first attempt, an update, uploaded.
+// Such objects are found by [Plugin.Sweep].
+//
+// Rows may share a key within one column. A statement that writes a key as a string is
+// refused, with [ErrKeyRefused], unless the key names an object under the column's
+// upload-to directory. Statements the plugin cannot see (db.Exec, or db.Table without
+// a model) are not covered.
 package gormfile
 
 import (
@@ -204,6 +213,26 @@ func (p *Plugin) uploadCreate(db *gorm.DB) {
 	stmt := db.Statement
 	st := stateOf(db)
 	selected, restricted := stmt.SelectAndOmitColumns(true, false)
+	if maps := insertedMaps(stmt.Dest); maps != nil {
+		// Create with maps: their values are handled as an update's map's are.
+		for _, m := range maps {
+			for _, c := range cols {
+				v, name, ok := mapValue(m, c)
+				sel, listed := selected[c.field.DBName]
+				if !ok || (listed && !sel) || (!listed && restricted) {
+					continue
+				}
+				if _, err := p.saveMapValue(db, st, c, m, name, v); err != nil {
+					db.AddError(err)
+					return
+				}
+			}
+		}
+		if upsert(stmt) {
+			p.collectUpsert(db, st, cols)
+		}
+		return
+	}
 	var jobs []uploadJob
 	_ = eachRow(stmt.ReflectValue, func(row reflect.Value) error {
 		for _, c := range cols {
@@ -231,6 +260,22 @@ func (p *Plugin) uploadCreate(db *gorm.DB) {
 	}
 }
 
+// insertedMaps returns the maps an insert takes its rows from (Create with a map or a
+// slice of maps), or nil.
+func insertedMaps(dest any) []map[string]any {
+	switch d := dest.(type) {
+	case map[string]any:
+		return []map[string]any{d}
+	case *map[string]any:
+		return []map[string]any{*d}
+	case []map[string]any:
+		return d
+	case *[]map[string]any:
+		return *d
+	}
+	return nil
+}
+
 // uploadJob is one column value of one row to save.
 type uploadJob struct {
 	c   *column
@@ -239,14 +284,26 @@ type uploadJob struct {
 }
 
 // runUploads saves the pending values of jobs, concurrently when there are several. On
-// the first failure the uploads not yet started are skipped, those under way are
-// cancelled, and the error is returned; what was saved is recorded for removal.
+// the first failure the uploads not yet started are skipped, those under way are let
+// finish, and the error is returned; what was saved is recorded for removal. Uploads
+// under way are not cancelled: a cancelled request may still have written its object
+// (S3), which nothing would then remove before a sweep.
 func (p *Plugin) runUploads(db *gorm.DB, st *stmtFiles, jobs []uploadJob) error {
 	var pending []uploadJob
+	queued := map[any]bool{}
 	for _, j := range jobs {
-		if j.ff.Pending() {
-			pending = append(pending, j)
+		if !j.ff.Pending() {
+			continue
 		}
+		// Copies of a value share its content: one upload serves them all, and two
+		// would read the same reader at once.
+		if id := j.ff.ContentID(); id != nil {
+			if queued[id] {
+				continue
+			}
+			queued[id] = true
+		}
+		pending = append(pending, j)
 	}
 	if len(pending) <= 1 || p.opts.UploadConcurrency == 1 {
 		for _, j := range pending {
@@ -257,27 +314,36 @@ func (p *Plugin) runUploads(db *gorm.DB, st *stmtFiles, jobs []uploadJob) error 
 		return nil
 	}
 
-	ctx, cancel := context.WithCancelCause(db.Statement.Context)
-	defer cancel(nil)
+	ctx := db.Statement.Context
+	failed := make(chan struct{})
 	sem := make(chan struct{}, p.opts.UploadConcurrency)
 	var (
 		wg       sync.WaitGroup
 		firstErr error
 		errOnce  sync.Once
 	)
+	stopped := func() bool {
+		select {
+		case <-failed:
+			return true
+		default:
+			return ctx.Err() != nil
+		}
+	}
 	for _, j := range pending {
 		select {
 		case sem <- struct{}{}:
+		case <-failed:
 		case <-ctx.Done():
 		}
-		if ctx.Err() != nil {
+		if stopped() {
 			break
 		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			if err := p.saveCtx(ctx, st, j.c, j.ff, j.row); err != nil {
-				errOnce.Do(func() { firstErr = err; cancel(err) })
+				errOnce.Do(func() { firstErr = err; close(failed) })
 			}
 		}()
 	}

@@ -152,8 +152,8 @@ func (tx *txPool) GetDBConn() (*sql.DB, error) {
 	return nil, gorm.ErrInvalidDB
 }
 
-var savepointSQL = regexp.MustCompile(`(?i)^\s*(?:(SAVEPOINT)|(ROLLBACK)\s+TO\s+(?:SAVEPOINT\s+)?|` +
-	`(RELEASE)\s+(?:SAVEPOINT\s+)?)"?(\w+)"?\s*;?\s*$`)
+var savepointSQL = regexp.MustCompile(`(?i)^\s*(?:(SAVEPOINT)\s+|` +
+	`(ROLLBACK)\s+TO\s+(?:SAVEPOINT\s+)?|(RELEASE)\s+(?:SAVEPOINT\s+)?)"?(\w+)"?\s*;?\s*$`)
 
 // ExecContext runs the statement and follows savepoints.
 func (tx *txPool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {

@@ -121,6 +121,16 @@ func (f File) String() string { return f.Key() }
 // IsZero reports whether the column holds no file and no pending content.
 func (f File) IsZero() bool { return f.pending == nil && f.key == "" }
 
+// ContentID identifies the value's pending content, which copies of the value share:
+// two values with equal, non-nil ContentIDs hold the same stream, to be saved once. It
+// is nil when the value holds no pending content.
+func (f File) ContentID() any {
+	if f.pending == nil {
+		return nil
+	}
+	return f.pending
+}
+
 // Pending reports whether the value holds content that is not saved yet.
 func (f File) Pending() bool { return f.pending != nil && !f.pending.done }
 
