@@ -15,10 +15,13 @@
 //
 // # Uploads
 //
-// Save reads up to PartSize bytes into a buffer. Content that fits is sent in one
-// PutObject; longer content goes up in a multipart upload of PartSize parts, Concurrency
-// of them in flight, so that one Save holds at most PartSize×(Concurrency+1) bytes
-// (32 MiB with the defaults). A failed upload is aborted: no object and no parts remain.
+// Save reads content of unknown size first into a small pooled buffer (64 KiB), and
+// content of a told size below PartSize into a buffer of that size, so that small files
+// take no part buffer. Longer content is read into part buffers of PartSize bytes.
+// Content that fits in one is sent in one PutObject; longer content goes up in a
+// multipart upload of PartSize parts, Concurrency of them in flight, so that one Save
+// holds at most PartSize×(Concurrency+1) bytes (32 MiB with the defaults). A failed
+// upload is aborted: no object and no parts remain.
 //
 // A Save that must not overwrite sends its PutObject with If-None-Match: * and tries
 // another name when the server answers 412. A multipart Save first finds a free name
@@ -33,7 +36,8 @@
 //
 // With QuerystringAuth (the default through NewFromConfig) URLs are presigned GET
 // requests. Otherwise they are plain: CustomDomain, else the public or configured
-// endpoint with the bucket in the path (path style) or the host (virtual-hosted style).
+// endpoint with the bucket in the path (path style) or the host (virtual-hosted style),
+// resolved once per Storage; building one then costs one allocation.
 package s3store
 
 import (
@@ -146,6 +150,9 @@ type Storage struct {
 
 	// bufs holds part buffers of opts.PartSize bytes, shared by all uploads.
 	bufs sync.Pool
+
+	// urlBase is the plain URL of the location, built by plainBase on first use.
+	urlBase atomic.Pointer[string]
 
 	// bucketSeen is set once the bucket answered, so that a 404 on HEAD means a
 	// missing key and not a missing bucket.

@@ -48,31 +48,50 @@ func (s *Storage) Save(ctx context.Context, key string, r io.Reader,
 		partSize:  s.partSize(so.Size),
 	}
 
-	// Content whose size is told and smaller than a part is read into a buffer of its
-	// size (and one byte more, to see its end), not a whole part: many small saves at
-	// once then hold little memory.
-	var first []byte
-	if so.Size > 0 && so.Size < up.partSize {
+	// Content that may be small is first read into a small buffer, not a whole part:
+	// one of its size (and one byte more, to see its end) when the size is told and
+	// smaller than a part, a pooled one of 64 KiB when it is not told. Small files, the
+	// common case, then take no part buffer, and many saves at once hold little memory.
+	var (
+		first  []byte
+		pooled *[]byte // first, when it came from heads
+	)
+	switch {
+	case so.Size > 0 && so.Size < up.partSize:
 		first = make([]byte, so.Size+1)
-	} else {
+	case so.Size <= 0:
+		pooled = heads.Get().(*[]byte)
+		first = *pooled
+	default:
 		first = up.buffer()
 	}
 	n1, eof, err := fill(r, first)
 	if err == nil && !eof && int64(len(first)) < up.partSize {
-		// Longer than told: go on in a whole part buffer.
+		// Longer: go on in a whole part buffer.
 		big := up.buffer()
 		copy(big, first[:n1])
+		if pooled != nil {
+			heads.Put(pooled)
+			pooled = nil
+		}
 		first = big
 		var m int
 		m, eof, err = fill(r, first[n1:])
 		n1 += m
 	}
-	if err != nil {
+	releaseFirst := func() {
+		if pooled != nil {
+			heads.Put(pooled)
+			return
+		}
 		up.release(first)
+	}
+	if err != nil {
+		releaseFirst()
 		return "", s.fail(op, key, fmt.Errorf("reading the content: %w", err))
 	}
 	if eof {
-		defer up.release(first)
+		defer releaseFirst()
 		return up.single(ctx, first[:n1])
 	}
 
@@ -88,6 +107,16 @@ func (s *Storage) Save(ctx context.Context, key string, r io.Reader,
 	}
 	return up.multipart(ctx, r, first[:n1], second[:n2], eof)
 }
+
+// headSize is the size of the first read of a Save whose size is not told: content
+// that fits goes up from it in one PutObject without taking a part buffer.
+const headSize = 64 << 10
+
+// heads holds the buffers of first reads, shared by all storages.
+var heads = sync.Pool{New: func() any {
+	b := make([]byte, headSize)
+	return &b
+}}
 
 // partSize returns the part size for content of size bytes (<= 0: unknown), grown in
 // whole MiB when the storage's part size would need more than 10,000 parts.

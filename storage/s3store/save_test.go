@@ -468,6 +468,16 @@ func TestSaveToldSize(t *testing.T) {
 		{"longer than told", 10, 1000, []string{"PutObject"}},
 		{"longer than a part", 10, partSize + 10, []string{"HeadObject", "ListObjectsV2",
 			"CreateMultipartUpload", "UploadPart", "UploadPart", "CompleteMultipartUpload"}},
+		// Untold sizes start in a small buffer of headSize bytes.
+		{"untold, small", 0, 10, []string{"PutObject"}},
+		{"untold, empty", -1, 0, []string{"PutObject"}},
+		{"untold, the first read's size", 0, headSize, []string{"PutObject"}},
+		{"untold, longer than the first read", 0, headSize + 1, []string{"PutObject"}},
+		// Above 1 MiB an exclusive PutObject first asks whether the key is free.
+		{"untold, a part", 0, partSize, []string{"HeadObject", "ListObjectsV2", "PutObject"}},
+		{"untold, longer than a part", 0, partSize + 10, []string{"HeadObject",
+			"ListObjectsV2", "CreateMultipartUpload", "UploadPart", "UploadPart",
+			"CompleteMultipartUpload"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,7 +29,7 @@ func (s *Storage) URL(ctx context.Context, key string, opts *storage.URLOptions,
 		uo = *opts
 	}
 	if !s.opts.QuerystringAuth {
-		u, err := s.plainURL(ctx, s.objectKey(key))
+		u, err := s.plainURL(ctx, key)
 		if err != nil {
 			return "", s.fail(op, key, err)
 		}
@@ -100,50 +100,93 @@ func (r *domainResolver) ResolveEndpoint(ctx context.Context, params s3.Endpoint
 	return ep, nil
 }
 
-// plainURL returns the unsigned URL of the bucket key objKey.
-func (s *Storage) plainURL(ctx context.Context, objKey string) (string, error) {
+// plainURL returns the unsigned URL of key (relative to the location): the location's
+// address, built once, and the escaped key, in one allocation.
+func (s *Storage) plainURL(ctx context.Context, key string) (string, error) {
+	base, err := s.plainBase(ctx)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.Grow(len(base) + escapedLen(key))
+	b.WriteString(base)
+	writeEscaped(&b, key)
+	return b.String(), nil
+}
+
+// plainBase returns the plain URL of the location, ending in "/": CustomDomain, or the
+// endpoint the client's resolver gives for the bucket, then the escaped location. It is
+// built on first use and kept: the bucket's endpoint depends on the client's settings,
+// which do not change, and not on the key. Asking the resolver for every URL took
+// microseconds and dozens of allocations each.
+func (s *Storage) plainBase(ctx context.Context) (string, error) {
+	if p := s.urlBase.Load(); p != nil {
+		return *p, nil
+	}
+	var base string
 	if s.opts.CustomDomain != "" {
 		u := s.customDomainURL()
-		return u.String() + "/" + EscapeKey(objKey), nil
+		base = u.String() + "/"
+	} else {
+		o := s.client.Options()
+		endpoint := o.BaseEndpoint
+		if s.opts.PublicEndpoint != "" {
+			endpoint = &s.opts.PublicEndpoint
+		}
+		resolver := o.EndpointResolverV2
+		if resolver == nil {
+			resolver = s3.NewDefaultEndpointResolverV2()
+		}
+		ep, err := resolver.ResolveEndpoint(ctx, s3.EndpointParameters{
+			Bucket:         &s.opts.Bucket,
+			Region:         aws.String(o.Region),
+			Endpoint:       endpoint,
+			ForcePathStyle: aws.Bool(o.UsePathStyle),
+			Accelerate:     aws.Bool(o.UseAccelerate),
+			UseFIPS: aws.Bool(
+				o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
+			UseDualStack: aws.Bool(
+				o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
+			UseArnRegion:                   aws.Bool(o.UseARNRegion),
+			DisableMultiRegionAccessPoints: aws.Bool(o.DisableMultiRegionAccessPoints),
+		})
+		if err != nil {
+			return "", fmt.Errorf("resolving the bucket's endpoint: %w", err)
+		}
+		u := ep.URI
+		base = u.Scheme + "://" + u.Host + strings.TrimSuffix(u.EscapedPath(), "/") + "/"
 	}
-	o := s.client.Options()
-	endpoint := o.BaseEndpoint
-	if s.opts.PublicEndpoint != "" {
-		endpoint = &s.opts.PublicEndpoint
+	if s.location != "" {
+		base += EscapeKey(s.location) + "/"
 	}
-	resolver := o.EndpointResolverV2
-	if resolver == nil {
-		resolver = s3.NewDefaultEndpointResolverV2()
-	}
-	ep, err := resolver.ResolveEndpoint(ctx, s3.EndpointParameters{
-		Bucket:         &s.opts.Bucket,
-		Key:            &objKey,
-		Region:         aws.String(o.Region),
-		Endpoint:       endpoint,
-		ForcePathStyle: aws.Bool(o.UsePathStyle),
-		Accelerate:     aws.Bool(o.UseAccelerate),
-		UseFIPS: aws.Bool(
-			o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
-		UseDualStack: aws.Bool(
-			o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
-		UseArnRegion:                   aws.Bool(o.UseARNRegion),
-		DisableMultiRegionAccessPoints: aws.Bool(o.DisableMultiRegionAccessPoints),
-	})
-	if err != nil {
-		return "", fmt.Errorf("resolving the bucket's endpoint: %w", err)
-	}
-	u := ep.URI
-	return u.Scheme + "://" + u.Host + strings.TrimSuffix(u.EscapedPath(), "/") + "/" +
-		EscapeKey(objKey), nil
+	s.urlBase.Store(&base)
+	return base, nil
 }
 
 // EscapeKey percent-encodes an object key for a URL path as S3 does: every byte but
 // the letters, digits, "-", ".", "_", "~" and the "/" between segments is written as
 // %XX ("a b+c.txt" gives "a%20b%2Bc.txt"; "é" gives "%C3%A9").
 func EscapeKey(key string) string {
-	const hex = "0123456789ABCDEF"
 	var b strings.Builder
-	b.Grow(len(key) * 3 / 2)
+	b.Grow(escapedLen(key))
+	writeEscaped(&b, key)
+	return b.String()
+}
+
+// escapedLen returns the length of key escaped by EscapeKey.
+func escapedLen(key string) int {
+	n := len(key)
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; !unreserved(c) && c != '/' {
+			n += 2
+		}
+	}
+	return n
+}
+
+// writeEscaped writes key to b escaped as EscapeKey does.
+func writeEscaped(b *strings.Builder, key string) {
+	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(key); i++ {
 		c := key[i]
 		if unreserved(c) || c == '/' {
@@ -154,7 +197,6 @@ func EscapeKey(key string) string {
 		b.WriteByte(hex[c>>4])
 		b.WriteByte(hex[c&15])
 	}
-	return b.String()
 }
 
 func unreserved(c byte) bool {

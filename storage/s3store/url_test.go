@@ -165,6 +165,13 @@ func TestPlainURL(t *testing.T) {
 			if err != nil || !strings.HasSuffix(u.Path, "/"+tt.key) || u.Fragment != "" {
 				t.Errorf("URL %s does not parse back to the key: %v", got, err)
 			}
+
+			// The location's address is built once and kept: another key gets it too.
+			const second = "2nd/b c+d.txt"
+			want2 := strings.TrimSuffix(tt.want, EscapeKey(tt.key)) + EscapeKey(second)
+			if got2, err := s.URL(context.Background(), second, nil); err != nil || got2 != want2 {
+				t.Errorf("URL(%q) = %q, %v; want %q", second, got2, err, want2)
+			}
 		})
 	}
 }

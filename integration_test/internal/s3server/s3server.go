@@ -7,7 +7,7 @@
 // go.mod and go.sum, so later test runs start it in a fraction of a second.
 //
 // A test starts its own server with [Start]; a package shares one through TestMain and
-// [StartMain]. Buckets are made through the S3 API with [Server.CreateBucket].
+// [StartMain]; a command (a benchmark) starts one with [StartMainWith]. Buckets are made through the S3 API with [Server.CreateBucket].
 package s3server
 
 import (
@@ -74,7 +74,7 @@ func StartTLS(t testing.TB) *Server {
 
 func startT(t testing.TB, useTLS bool) *Server {
 	t.Helper()
-	s, err := start(t.TempDir(), useTLS)
+	s, err := start(t.TempDir(), useTLS, Options{})
 	if err != nil {
 		t.Fatalf("s3server: %v", err)
 	}
@@ -89,11 +89,24 @@ func startT(t testing.TB, useTLS bool) *Server {
 // StartMain runs a gateway for a whole test binary, from TestMain. The returned
 // function stops it and removes its files.
 func StartMain() (*Server, func(), error) {
+	return StartMainWith(Options{})
+}
+
+// Options tunes a gateway started with [StartMainWith].
+type Options struct {
+	// KeepAlive lets the gateway keep a connection open after a response, as S3 does;
+	// by default versitygw answers every request with "Connection: close".
+	KeepAlive bool
+}
+
+// StartMainWith is [StartMain] with options. It needs no test: benchmark commands
+// use it too.
+func StartMainWith(opts Options) (*Server, func(), error) {
 	dir, err := os.MkdirTemp("", "s3server-")
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := start(dir, false)
+	s, err := start(dir, false, opts)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err
@@ -105,7 +118,7 @@ func StartMain() (*Server, func(), error) {
 }
 
 // start runs the gateway with its files under dir.
-func start(dir string, useTLS bool) (*Server, error) {
+func start(dir string, useTLS bool, opts Options) (*Server, error) {
 	bin, err := gatewayBinary()
 	if err != nil {
 		return nil, err
@@ -143,6 +156,9 @@ func start(dir string, useTLS bool) (*Server, error) {
 		s.Endpoint = fmt.Sprintf("%s://127.0.0.1:%d", scheme, port)
 		args := []string{"--port", fmt.Sprintf("127.0.0.1:%d", port), "--quiet",
 			"--region", s.Region}
+		if opts.KeepAlive {
+			args = append(args, "--keep-alive")
+		}
 		args = append(args, tlsArgs...)
 		args = append(args, "posix", root)
 		if lastErr = s.run(bin, args); lastErr == nil {
