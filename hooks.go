@@ -78,6 +78,11 @@ type Plugin struct {
 	opts     Options
 	schemas  sync.Map // *schema.Schema → schemaColumns
 	db       *gorm.DB
+
+	// done holds the records of deletes done but not yet forgotten.
+	doneMu sync.Mutex
+	done   []uint64
+	doneAt time.Time
 }
 
 var _ gorm.Plugin = (*Plugin)(nil)
@@ -119,6 +124,7 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 		db.Statement.ConnPool = db.ConnPool
 	}
 	p.db = db
+	p.doneAt = time.Now()
 	if err := db.AutoMigrate(&PendingDelete{}); err != nil {
 		return fmt.Errorf("gormfile: creating the pending-deletes table: %w", err)
 	}
@@ -487,9 +493,9 @@ func (p *Plugin) removeUploads(ctx context.Context, refs []objectRef) {
 	}
 }
 
-// deleteCommitted deletes objects that committed changes left unreferenced, unless a
-// row of the same column names the key again, and forgets their records. A delete
-// that fails keeps its record, for the sweep.
+// deleteCommitted deletes objects that committed changes left unreferenced (no row of
+// their column named them after the change, in its transaction) and forgets their
+// records. A delete that fails keeps its record, for the sweep.
 func (p *Plugin) deleteCommitted(ctx context.Context, refs []objectRef) {
 	if len(refs) == 0 {
 		return
@@ -498,11 +504,7 @@ func (p *Plugin) deleteCommitted(ctx context.Context, refs []objectRef) {
 	defer cancel()
 	var done []uint64
 	for _, r := range refs {
-		used, err := p.referenced(ctx, r)
-		if err == nil && !used {
-			err = r.storage.Delete(ctx, r.key)
-		}
-		if err != nil {
+		if err := r.storage.Delete(ctx, r.key); err != nil {
 			p.cleanupError(ctx, r, err)
 			continue
 		}

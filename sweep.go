@@ -84,6 +84,9 @@ func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, models []any, opts *Swe
 		o.BatchSize = 500
 	}
 	res := &SweepResult{}
+	if err := p.Flush(ctx); err != nil {
+		return res, fmt.Errorf("gormfile: forgetting done deletes: %w", err)
+	}
 	if err := p.sweepPending(ctx, db, &o, res); err != nil {
 		return res, err
 	}
@@ -160,7 +163,7 @@ func (p *Plugin) sweepPending(ctx context.Context, db *gorm.DB, o *SweepOptions,
 				done = append(done, r.ID)
 			}
 		}
-		if err := p.forgetDeletes(ctx, done); err != nil {
+		if err := p.forget(ctx, done); err != nil {
 			return fmt.Errorf("gormfile: forgetting pending deletes: %w", err)
 		}
 		if len(recs) < o.BatchSize {

@@ -30,6 +30,14 @@ type objectRef struct {
 	record uint64
 }
 
+// lookupKey is the key rows name for the object: its owner's for a rendition.
+func (r objectRef) lookupKey() string {
+	if r.owner != "" {
+		return r.owner
+	}
+	return r.key
+}
+
 // pool wraps the *gorm.DB's connection pool.
 type pool struct {
 	gorm.ConnPool

@@ -171,6 +171,9 @@ func runCase(t *testing.T, cb combo, p *mpath, f fault) {
 	if p.setup != nil {
 		p.setup(c)
 	}
+	if err := c.plugin.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if n := c.pending(); n != 0 {
 		t.Fatalf("setup left %d recorded deletes", n)
 	}

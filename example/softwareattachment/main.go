@@ -153,6 +153,10 @@ func open(ctx context.Context) (*gorm.DB, func(), error) {
 		return nil, nil, err
 	}
 	closeAll := func() {
+		if p := gormfile.PluginOf(db); p != nil {
+			// Forget the records of the deletes this run did, so the sweep need not.
+			p.Flush(context.Background())
+		}
 		if sqlDB, err := db.DB(); err == nil {
 			sqlDB.Close()
 		}
