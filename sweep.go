@@ -319,7 +319,7 @@ func (p *Plugin) sweepBatch(ctx context.Context, db *gorm.DB, a *sweepArea,
 func (a *sweepArea) renditionOwner(key string) (string, bool) {
 	for name := range a.renditions {
 		for _, ext := range []string{".png", ".jpg"} {
-			suffix := "." + name + ext
+			suffix := "@" + name + ext
 			if o, ok := strings.CutSuffix(key, suffix); ok && o != "" &&
 				field.RenditionKey(o, name) == key {
 				return o, true

@@ -186,8 +186,9 @@ func screen(m image.Image, info ImageInfo) image.Image {
 }
 
 // saveRendition resamples m (stored with the EXIF orientation given) for r, encodes
-// it and saves it under RenditionKey(key, r.Name), which must be free. It returns the
-// key written.
+// it and saves it under RenditionKey(key, r.Name), replacing a stale rendition left
+// there (the original's key was free, so nothing else can own it). It returns the key
+// written.
 func saveRendition(ctx context.Context, st storage.Storage, key string, m image.Image,
 	orientation int, r Rendition) (string, error) {
 	if err := ctx.Err(); err != nil {
@@ -212,7 +213,8 @@ func saveRendition(ctx context.Context, st storage.Storage, key string, m image.
 			pw.CloseWithError(png.Encode(pw, small))
 		}
 	}()
-	got, err := st.Save(ctx, want, pr, &storage.SaveOptions{ContentType: ctype})
+	got, err := st.Save(ctx, want, pr, &storage.SaveOptions{ContentType: ctype,
+		Overwrite: true})
 	pr.CloseWithError(io.ErrClosedPipe) // stops the encoder if Save stopped early
 	<-encoded
 	if err != nil {

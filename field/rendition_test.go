@@ -10,7 +10,6 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
-	"io/fs"
 	"os"
 	"runtime"
 	"slices"
@@ -499,8 +498,6 @@ func TestFailedRenditionLeavesNothing(t *testing.T) {
 		{"original fails", front, -1, 1, nil, errStoreDown, false},
 		{"first rendition fails", front, -1, 2, nil, errStoreDown, false},
 		{"second rendition fails", front, -1, 3, nil, errStoreDown, false},
-		{"rendition key taken", front, -1, 0, []string{"img/front.png.card.png"},
-			fs.ErrExist, false},
 		{"truncated pixel data", truncated, -1, 0, nil, ErrCorrupt, true},
 		{"corrupt pixel data", corruptIDAT(t), -1, 0, nil, ErrCorrupt, true},
 		{"content shorter than its size", front, int64(len(front)) + 10, 0, nil,

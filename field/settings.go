@@ -176,16 +176,18 @@ type Rendition struct {
 }
 
 // RenditionKey returns the key of the rendition name of the image under key: the key
-// with ".NAME.jpg" appended when it ends in .jpg or .jpeg, ".NAME.png" otherwise
-// ("devicetype-images/front.png" → "devicetype-images/front.png.thumb.png"). It is a
-// function of the key alone, so that a loaded row finds its renditions.
+// with "@NAME.jpg" appended when it ends in .jpg or .jpeg, "@NAME.png" otherwise
+// ("devicetype-images/front.png" → "devicetype-images/front.png@thumb.png"). It is a
+// function of the key alone, so that a loaded row finds its renditions. No cleaned
+// file name holds "@", so no upload's key is ever a rendition key: an object found
+// under one is a stale rendition, which a new one replaces.
 func RenditionKey(key, name string) string {
 	ext := ".png"
 	switch strings.ToLower(path.Ext(key)) {
 	case ".jpg", ".jpeg":
 		ext = ".jpg"
 	}
-	return key + "." + name + ext
+	return key + "@" + name + ext
 }
 
 // ParseSettings reads a `file` struct tag ("upload_to:x;storage:media;...") with GORM's

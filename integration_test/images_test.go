@@ -7,7 +7,6 @@ import (
 	"image"
 	_ "image/jpeg"
 	_ "image/png"
-	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -63,9 +62,9 @@ func sortedObjects(t *testing.T, e *env) []string {
 func TestImageRenditionsLifecycle(t *testing.T) {
 	const (
 		front      = "photos/front-panel.png"
-		frontThumb = "photos/front-panel.png.thumb.png"
+		frontThumb = "photos/front-panel.png@thumb.png"
 		rear       = "photos/rear-panel.jpg"
-		rearThumb  = "photos/rear-panel.jpg.thumb.jpg"
+		rearThumb  = "photos/rear-panel.jpg@thumb.jpg"
 	)
 	eachEnv(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
@@ -167,25 +166,27 @@ func TestImageRenditionsLifecycle(t *testing.T) {
 func TestImageRenditionFailureLeavesNothing(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		// An object already holds the thumbnail's key: the save fails, and neither the
-		// original nor a row is left.
-		const squatter = "photos/small.gif.thumb.png"
-		if _, err := e.store.Save(ctx, squatter, strings.NewReader("not yours"), nil); err != nil {
+		// A stale thumbnail, whose image is gone, is replaced by the new image's.
+		const stale = "photos/small.gif@thumb.png"
+		if _, err := e.store.Save(ctx, stale, strings.NewReader("stale"), nil); err != nil {
 			t.Fatal(err)
 		}
-		err := e.db.Create(&Photo{Image: openImage(t, "testdata/small.gif")}).Error
-		if !errors.Is(err, fs.ErrExist) {
-			t.Errorf("err = %v, want fs.ErrExist", err)
+		p := &Photo{Image: openImage(t, "testdata/small.gif")}
+		if err := e.db.Create(p).Error; err != nil {
+			t.Fatal(err)
 		}
-		if got := sortedObjects(t, e); !slices.Equal(got, []string{squatter}) {
-			t.Errorf("objects %v, want only %s", got, squatter)
+		if got := sortedObjects(t, e); !slices.Equal(got, []string{"photos/small.gif", stale}) {
+			t.Errorf("objects %v, want the image and its thumbnail", got)
 		}
-		if string(content(t, e.store, squatter)) != "not yours" {
-			t.Error("the object under the thumbnail's key was replaced")
+		if string(content(t, e.store, stale)) == "stale" {
+			t.Error("the stale thumbnail was kept")
+		}
+		if err := e.db.Delete(p).Error; err != nil {
+			t.Fatal(err)
 		}
 
 		// Broken rules: refused before anything is written, every rule listed.
-		err = e.db.Create(&Badge{Image: openImage(t, "testdata/front-panel.png")}).Error
+		err := e.db.Create(&Badge{Image: openImage(t, "testdata/front-panel.png")}).Error
 		var ie *field.ImageError
 		want := []string{"width 1200 is more than max_width 1000",
 			"height 220 is less than min_height 300"}
@@ -201,7 +202,7 @@ func TestImageRenditionFailureLeavesNothing(t *testing.T) {
 		var badges, icons int64
 		e.db.Model(&Badge{}).Count(&badges)
 		e.db.Model(&Icon{}).Count(&icons)
-		if got := sortedObjects(t, e); badges != 0 || icons != 0 || len(got) != 1 {
+		if got := sortedObjects(t, e); badges != 0 || icons != 0 || len(got) != 0 {
 			t.Errorf("%d badges, %d icons, objects %v", badges, icons, got)
 		}
 	}, &Photo{}, &Badge{}, &Icon{})
