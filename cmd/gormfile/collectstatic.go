@@ -45,7 +45,8 @@ func collectStatic(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&o.Jobs, "jobs", staticfiles.DefaultJobs, "the `number` of uploads at once")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "report what would be done, change nothing")
 	fs.BoolVar(&o.Clear, "clear", false,
-		"delete the storage's objects that no source file maps to")
+		"delete the storage's objects that no source file maps to (refused when the "+
+			"storage comes from STORAGE_CONFIG, the media's settings)")
 	fs.StringVar(&o.CacheControl, "cache-control", "",
 		"the Cache-Control `value` stored with each uploaded object")
 	fs.BoolVar(&o.Manifest, "manifest", false, "also publish copies under hashed names, "+
@@ -75,6 +76,12 @@ func collectStatic(ctx context.Context, e *env, args []string) error {
 		o.Ignore = append(o.Ignore, staticfiles.DefaultIgnore...)
 	}
 
+	if o.Clear && firstSet(*config, e.getenv("STATIC_STORAGE_CONFIG")) == "" {
+		// STORAGE_CONFIG is where an application's uploaded media live: clearing it
+		// of what the sources lack would delete every upload.
+		return &usageError{"collectstatic: --clear needs the static storage named by " +
+			"--storage-config or STATIC_STORAGE_CONFIG, not the media's STORAGE_CONFIG"}
+	}
 	dst, err := openStorage(ctx, e, *backend, *config)
 	if err != nil {
 		return err

@@ -185,6 +185,8 @@ func TestCollectStaticFailures(t *testing.T) {
 		{"no command", nil, 2, "usage"},
 		{"bad config", []string{"collectstatic", "--source", src, "--storage-config", "["},
 			1, "JSON"},
+		{"clear of the media storage", []string{"collectstatic", "--source", src, "--clear"},
+			2, "STATIC_STORAGE_CONFIG"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
