@@ -11,6 +11,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
+
+	"github.com/gormfile/gormfile/field"
 )
 
 // PluginOf returns the plugin registered on db, or nil.
@@ -19,9 +21,13 @@ func PluginOf(db *gorm.DB) *Plugin {
 	return p
 }
 
-// MissingFile is a row whose column names an object its storage does not have.
+// MissingFile is a row whose column names an object its storage does not have: the
+// file itself, or one of its renditions.
 type MissingFile struct {
 	Table, Column, Key string
+	// Rendition names the rendition whose object (under Key) is missing; empty for
+	// the file itself.
+	Rendition string
 	// ID is the row's primary key.
 	ID any
 }
@@ -42,7 +48,8 @@ type CheckResult struct {
 }
 
 // Check reads every row of the models' tables, soft-deleted ones included, page by
-// page, and asks each file column's storage whether the object its key names exists.
+// page, and asks each file column's storage whether the object its key names exists,
+// and the renditions an image column declares. Files counts every object asked for.
 // The models are pointers to zero values (&DeviceType{}); each needs a single-column
 // primary key. A storage error other than "missing" stops the check.
 func (p *Plugin) Check(ctx context.Context, db *gorm.DB, models []any, opts *CheckOptions) (*CheckResult, error) {
@@ -72,18 +79,25 @@ func (p *Plugin) checkModel(ctx context.Context, db *gorm.DB, model any, o *Chec
 		return err
 	}
 	type item struct {
-		c   *column
-		id  any
-		key string
-		err error
+		c         *column
+		id        any
+		key       string
+		rendition string
+		err       error
 	}
 	return p.pageRows(ctx, db, s, pk, cols, o.BatchSize, func(ids []any, keys []map[string]string) error {
 		res.Rows += int64(len(ids))
 		var items []*item
 		for i, row := range keys {
 			for _, c := range cols {
-				if key := row[c.field.DBName]; key != "" {
-					items = append(items, &item{c: c, id: ids[i], key: key})
+				key := row[c.field.DBName]
+				if key == "" {
+					continue
+				}
+				items = append(items, &item{c: c, id: ids[i], key: key})
+				for _, r := range c.settings.Renditions {
+					items = append(items, &item{c: c, id: ids[i],
+						key: field.RenditionKey(key, r.Name), rendition: r.Name})
 				}
 			}
 		}
@@ -106,7 +120,7 @@ func (p *Plugin) checkModel(ctx context.Context, db *gorm.DB, model any, o *Chec
 				res.Missing++
 				if o.Missing != nil {
 					o.Missing(MissingFile{Table: s.Table, Column: it.c.field.DBName, Key: it.key,
-						ID: it.id})
+						Rendition: it.rendition, ID: it.id})
 				}
 			default:
 				return fmt.Errorf("gormfile: check %s.%s id %v: %w", s.Table,

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gormfile/gormfile"
 	"github.com/gormfile/gormfile/field"
 )
 
@@ -206,4 +207,30 @@ func TestImageRenditionFailureLeavesNothing(t *testing.T) {
 			t.Errorf("%d badges, %d icons, objects %v", badges, icons, got)
 		}
 	}, &Photo{}, &Badge{}, &Icon{})
+}
+
+func TestCheckFindsMissingRendition(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		p := &Photo{Image: openImage(t, "testdata/small.gif")}
+		if err := e.db.Create(p).Error; err != nil {
+			t.Fatal(err)
+		}
+		thumb := field.RenditionKey(p.Image.Key(), "thumb")
+		if err := e.store.Delete(ctx, thumb); err != nil {
+			t.Fatal(err)
+		}
+		var missing []gormfile.MissingFile
+		res, err := gormfile.PluginOf(e.db).Check(ctx, e.db, []any{&Photo{}},
+			&gormfile.CheckOptions{Missing: func(m gormfile.MissingFile) {
+				missing = append(missing, m)
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Missing != 1 || len(missing) != 1 || missing[0].Key != thumb ||
+			missing[0].Rendition != "thumb" {
+			t.Errorf("check: %+v, missing %+v; want the thumbnail %s", res, missing, thumb)
+		}
+	}, &Photo{})
 }

@@ -23,7 +23,11 @@ func Check(ctx context.Context, db *gorm.DB, models ...any) error {
 	start := time.Now()
 	res, err := p.Check(ctx, db, models, &gormfile.CheckOptions{
 		Missing: func(m gormfile.MissingFile) {
-			fmt.Printf("missing %s.%s id=%v %s\n", m.Table, m.Column, m.ID, m.Key)
+			what := m.Column
+			if m.Rendition != "" {
+				what += " (" + m.Rendition + ")"
+			}
+			fmt.Printf("missing %s.%s id=%v %s\n", m.Table, what, m.ID, m.Key)
 		},
 	})
 	if err != nil {
