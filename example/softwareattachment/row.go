@@ -20,12 +20,15 @@ type attachmentRow struct {
 	Name    string `json:"name"`
 	File    string `json:"file"`
 	URL     string `json:"url"`
-	Size    int64  `json:"size"`
+	Size    *int64 `json:"size"` // null when the object is missing
 	Created string `json:"created"`
+	// Missing is set when the row names an object its storage does not have.
+	Missing bool `json:"missing,omitempty"`
 }
 
-// toRow builds the JSON form of a, asking the storage for the file's URL and size.
-// When the storage fails it returns the row so far, size 0, with the error.
+// toRow builds the JSON form of a, asking the storage for the file's URL and size. A
+// missing object gives size null and missing true, so that a list goes on; when the
+// storage fails otherwise it returns the row so far with the error.
 func toRow(ctx context.Context, a *SoftwareFileAttachment) (*attachmentRow, error) {
 	row := &attachmentRow{
 		ID:      a.ID,
@@ -40,8 +43,14 @@ func toRow(ctx context.Context, a *SoftwareFileAttachment) (*attachmentRow, erro
 	if row.URL, err = a.File.URL(ctx); err != nil {
 		return row, fmt.Errorf("attachment %d: %w", a.ID, err)
 	}
-	if row.Size, err = a.File.Size(ctx); err != nil {
+	size, err := a.File.Size(ctx)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		row.Missing = true
+	case err != nil:
 		return row, fmt.Errorf("attachment %d: %w", a.ID, err)
+	default:
+		row.Size = &size
 	}
 	return row, nil
 }
