@@ -46,7 +46,8 @@ func oursDelete(r *run) (func() error, func(error) error, error) {
 				return err
 			}
 		}
-		return nil
+		// The plugin forgets done deletes in batches; the run counts the last one.
+		return gormfile.PluginOf(db).Flush(r.ctx())
 	}
 	return do, r.checkDeleted(tag, "del/"), nil
 }
