@@ -21,7 +21,9 @@ type column struct {
 	field    *schema.Field
 	settings *field.Settings
 	storage  storage.Storage
-	image    bool
+	// binding is shared by every value of the column.
+	binding *field.Binding
+	image   bool
 	// width and height receive an image's dimensions; nil when the tag names none.
 	width, height *schema.Field
 }
@@ -30,11 +32,10 @@ type column struct {
 type fieldFile interface {
 	Save(ctx context.Context, sc *field.SaveContext) error
 	Pending() bool
-	Changed() bool
 	Key() string
 	RenditionKeys() []string
 	ContentID() any
-	Bind(s storage.Storage, settings *field.Settings)
+	Bind(b *field.Binding)
 }
 
 var (
@@ -81,7 +82,8 @@ func (p *Plugin) readColumns(s *schema.Schema) ([]*column, error) {
 			return nil, fmt.Errorf("gormfile: %s.%s: no storage named %q", s.Name, f.Name,
 				settings.Storage)
 		}
-		c := &column{field: f, settings: settings, storage: st, image: f.FieldType == imageType}
+		c := &column{field: f, settings: settings, storage: st, image: f.FieldType == imageType,
+			binding: &field.Binding{Storage: st, Settings: settings}}
 		if c.width, err = sizeField(s, f, "width_field", settings.WidthField); err != nil {
 			return nil, err
 		}

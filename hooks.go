@@ -398,7 +398,7 @@ func setSize(ctx context.Context, c *column, ff fieldFile, row reflect.Value) er
 		return nil
 	}
 	img, ok := ff.(*field.Image)
-	if !ok || !img.Changed() {
+	if !ok {
 		return nil
 	}
 	w, h := img.Width(), img.Height()
@@ -461,7 +461,7 @@ func (p *Plugin) bindSaved(db *gorm.DB) {
 	_ = eachRow(stmt.ReflectValue, func(row reflect.Value) error {
 		for _, c := range cols {
 			if ff, ok := c.fileOf(stmt.Context, row); ok {
-				ff.Bind(c.storage, c.settings)
+				ff.Bind(c.binding)
 			}
 		}
 		return nil

@@ -63,14 +63,18 @@ import (
 // The zero File holds no file. Copies of a File share its pending upload, so a value
 // passed to GORM by value (Updates with a struct or a map) still receives its key.
 type File struct {
-	key      string
-	storage  storage.Storage
-	settings *Settings
-	pending  *upload
-	// loaded is the key the value held when it was read from or written to the
-	// database; the plugin compares it with key to tell a changed column.
-	loaded string
-	known  bool
+	key     string
+	bound   *Binding
+	pending *upload
+}
+
+// Binding is what a column value learns of its field after a query or a save: the
+// storage that holds its objects and the field's settings. The plugin keeps one per
+// column and shares it among the column's values, so that loading rows costs one
+// pointer per value.
+type Binding struct {
+	Storage  storage.Storage
+	Settings *Settings
 }
 
 // upload is content waiting to be saved. It is shared by copies of the File.
@@ -136,13 +140,11 @@ func (f File) Pending() bool { return f.pending != nil && !f.pending.done }
 
 // Storage returns the storage that holds the object, once the value was loaded or saved
 // through the plugin; nil before.
-func (f File) Storage() storage.Storage { return f.storage }
-
-// Changed reports whether the column's key may differ from the one last read from or
-// written to the database: new content, a cleared file, or a value the database never
-// gave.
-func (f File) Changed() bool {
-	return f.Pending() || !f.known || f.Key() != f.loaded
+func (f File) Storage() storage.Storage {
+	if f.bound == nil {
+		return nil
+	}
+	return f.bound.Storage
 }
 
 // RenditionKeys returns the keys of the renditions saved with the value's new content,
@@ -154,20 +156,19 @@ func (f File) RenditionKeys() []string {
 	return f.pending.renditions
 }
 
-// Clear empties the column: when the row is saved the column becomes ” and the old
-// object is deleted after the transaction commits.
+// Clear empties the column: when the row is saved the column becomes the empty string
+// and the old object is deleted after the transaction commits.
 func (f *File) Clear() {
 	f.key, f.pending = "", nil
 }
 
-// Bind tells the value which storage holds its object and its field's settings, and
-// marks its key as the one the database holds. The plugin calls it after a query and
-// after a save.
-func (f *File) Bind(s storage.Storage, settings *Settings) {
+// Bind tells the value which storage holds its object and its field's settings. The
+// plugin calls it after a query and after a save.
+func (f *File) Bind(b *Binding) {
 	if f.pending != nil && f.pending.done {
 		f.key, f.pending = f.pending.key, nil
 	}
-	f.storage, f.settings, f.loaded, f.known = s, settings, f.key, true
+	f.bound = b
 }
 
 // ErrNoFile is returned by the methods that reach the storage when the column holds no
@@ -184,10 +185,10 @@ func (f File) object() (storage.Storage, string, error) {
 	switch {
 	case key == "":
 		return nil, "", ErrNoFile
-	case f.storage == nil:
+	case f.bound == nil || f.bound.Storage == nil:
 		return nil, "", ErrUnbound
 	}
-	return f.storage, key, nil
+	return f.bound.Storage, key, nil
 }
 
 // URL returns an address at which the file can be read: a plain or a signed URL, as its
@@ -215,7 +216,10 @@ func (f File) URLWith(ctx context.Context, opts *storage.URLOptions,
 
 // renditionKey returns the key of the named rendition of the object under key.
 func (f File) renditionKey(key, name string) (string, error) {
-	settings := f.settings
+	var settings *Settings
+	if f.bound != nil {
+		settings = f.bound.Settings
+	}
 	if settings == nil && f.pending != nil {
 		settings = f.pending.settings
 	}
@@ -263,7 +267,7 @@ func (f *File) Scan(src any) error {
 	default:
 		return fmt.Errorf("field: cannot scan %T into a file column", src)
 	}
-	*f = File{key: key, storage: f.storage, loaded: key, known: true}
+	*f = File{key: key, bound: f.bound}
 	return nil
 }
 

@@ -35,8 +35,8 @@ func TestScanValue(t *testing.T) {
 			if err != nil || v != tt.want || f.Key() != tt.want {
 				t.Errorf("Value() = %v, %v; Key() = %q; want %q", v, err, f.Key(), tt.want)
 			}
-			if f.Changed() {
-				t.Error("a scanned value reports a change")
+			if f.Pending() {
+				t.Error("a scanned value reports pending content")
 			}
 		})
 	}

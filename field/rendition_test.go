@@ -157,7 +157,7 @@ func TestRenditions(t *testing.T) {
 				t.Errorf("%d objects, want %d", st.Len(), 1+len(tt.want))
 			}
 
-			img.Bind(st, settings)
+			img.Bind(&Binding{Storage: st, Settings: settings})
 			for _, w := range tt.want {
 				rkey := RenditionKey(key, w.name)
 				body, attrs := readObject(t, st, rkey)

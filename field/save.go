@@ -131,7 +131,7 @@ func (f *File) store(ctx context.Context, sc *SaveContext, r io.Reader,
 func (f *File) commit(sc *SaveContext, key string) {
 	up := f.pending
 	up.key, up.done, up.settings = key, true, sc.Settings
-	f.storage = sc.Storage
+	f.bound = &Binding{Storage: sc.Storage, Settings: sc.Settings}
 }
 
 // newKey builds the key for a client's file name: upload-to path plus cleaned base
