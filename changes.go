@@ -49,7 +49,8 @@ func (p *Plugin) uploadUpdate(db *gorm.DB) {
 // uploadWritten uploads the pending content among the values the update writes and
 // returns the file columns it writes with their new keys; replaced compares them with
 // each target row's old keys.
-func (p *Plugin) uploadWritten(db *gorm.DB, st *stmtFiles, cols []*column) (map[string]string, error) {
+func (p *Plugin) uploadWritten(db *gorm.DB, st *stmtFiles,
+	cols []*column) (map[string]string, error) {
 	stmt := db.Statement
 	ctx := stmt.Context
 	selected, restricted := stmt.SelectAndOmitColumns(false, true)
@@ -331,7 +332,8 @@ func (p *Plugin) targetKeys(db *gorm.DB, cols []*column) ([]map[string]string, e
 
 // readKeys reads the given file columns of the rows that match exprs, in the
 // statement's transaction and with its scoping (soft-deleted rows only when Unscoped).
-func (p *Plugin) readKeys(db *gorm.DB, cols []*column, exprs []clause.Expression) ([]map[string]string, error) {
+func (p *Plugin) readKeys(db *gorm.DB, cols []*column,
+	exprs []clause.Expression) ([]map[string]string, error) {
 	stmt := db.Statement
 	names := make([]string, 0, len(cols))
 	for _, c := range cols {
@@ -387,7 +389,8 @@ func rowLocks(db *gorm.DB) bool {
 
 // primaryKeyCond is the condition on the primary keys of the rows in v, as GORM adds it
 // to updates and deletes of a model value.
-func primaryKeyCond(ctx context.Context, stmt *gorm.Statement, v reflect.Value) []clause.Expression {
+func primaryKeyCond(ctx context.Context, stmt *gorm.Statement,
+	v reflect.Value) []clause.Expression {
 	if stmt.Schema == nil || len(stmt.Schema.PrimaryFields) == 0 {
 		return nil
 	}

@@ -52,7 +52,8 @@ type CheckResult struct {
 // and the renditions an image column declares. Files counts every object asked for.
 // The models are pointers to zero values (&DeviceType{}); each needs a single-column
 // primary key. A storage error other than "missing" stops the check.
-func (p *Plugin) Check(ctx context.Context, db *gorm.DB, models []any, opts *CheckOptions) (*CheckResult, error) {
+func (p *Plugin) Check(ctx context.Context, db *gorm.DB, models []any,
+	opts *CheckOptions) (*CheckResult, error) {
 	o := CheckOptions{}
 	if opts != nil {
 		o = *opts
@@ -85,7 +86,7 @@ func (p *Plugin) checkModel(ctx context.Context, db *gorm.DB, model any, o *Chec
 		rendition string
 		err       error
 	}
-	return p.pageRows(ctx, db, s, pk, cols, o.BatchSize, func(ids []any, keys []map[string]string) error {
+	page := func(ids []any, keys []map[string]string) error {
 		res.Rows += int64(len(ids))
 		var items []*item
 		for i, row := range keys {
@@ -128,11 +129,13 @@ func (p *Plugin) checkModel(ctx context.Context, db *gorm.DB, model any, o *Chec
 			}
 		}
 		return nil
-	})
+	}
+	return p.pageRows(ctx, db, s, pk, cols, o.BatchSize, page)
 }
 
 // modelColumns parses a model and returns its schema, file columns and primary key.
-func (p *Plugin) modelColumns(db *gorm.DB, model any) (*schema.Schema, []*column, *schema.Field, error) {
+func (p *Plugin) modelColumns(db *gorm.DB, model any) (*schema.Schema, []*column,
+	*schema.Field, error) {
 	stmt := &gorm.Statement{DB: db}
 	if err := stmt.Parse(model); err != nil {
 		return nil, nil, nil, fmt.Errorf("gormfile: model %T: %w", model, err)

@@ -361,7 +361,8 @@ func (p *Plugin) runUploads(db *gorm.DB, st *stmtFiles, jobs []uploadJob) error 
 }
 
 // save uploads one value's pending content and records the upload.
-func (p *Plugin) save(db *gorm.DB, st *stmtFiles, c *column, ff fieldFile, row reflect.Value) error {
+func (p *Plugin) save(db *gorm.DB, st *stmtFiles, c *column, ff fieldFile,
+	row reflect.Value) error {
 	return p.saveCtx(db.Statement.Context, st, c, ff, row)
 }
 

@@ -72,7 +72,8 @@ type sweepColumn struct {
 // ([field.UploadToer]) or whose upload-to is empty are skipped: their objects could
 // share a prefix with objects that are not theirs. Listings and tables are read page
 // by page.
-func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, models []any, opts *SweepOptions) (*SweepResult, error) {
+func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, models []any,
+	opts *SweepOptions) (*SweepResult, error) {
 	o := SweepOptions{}
 	if opts != nil {
 		o = *opts
@@ -124,7 +125,8 @@ func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, models []any, opts *Swe
 }
 
 // sweepPending settles the recorded deletes, oldest first, a page at a time.
-func (p *Plugin) sweepPending(ctx context.Context, db *gorm.DB, o *SweepOptions, res *SweepResult) error {
+func (p *Plugin) sweepPending(ctx context.Context, db *gorm.DB, o *SweepOptions,
+	res *SweepResult) error {
 	var last uint64
 	for {
 		var recs []PendingDelete

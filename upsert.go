@@ -44,7 +44,8 @@ func (p *Plugin) collectUpsert(db *gorm.DB, st *stmtFiles, cols []*column) {
 	column, values := schema.ToQueryValues(stmt.Table, names, queryValues)
 	var candidates []objectRef
 	if len(values) > 0 {
-		old, err := p.readKeys(db, cols, []clause.Expression{clause.IN{Column: column, Values: values}})
+		cond := []clause.Expression{clause.IN{Column: column, Values: values}}
+		old, err := p.readKeys(db, cols, cond)
 		if err != nil {
 			db.AddError(err)
 			return

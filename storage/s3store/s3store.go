@@ -308,7 +308,8 @@ func (s *Storage) OpenRange(ctx context.Context, key string, offset, length int6
 		s.bucketSeen.Store(true)
 		return out.Body, nil
 	}
-	if errorCode(err) == "InvalidRange" || httpStatus(err) == http.StatusRequestedRangeNotSatisfiable {
+	if errorCode(err) == "InvalidRange" ||
+		httpStatus(err) == http.StatusRequestedRangeNotSatisfiable {
 		// The range starts at or after the end, of an empty object at least: nothing
 		// is left to read there.
 		a, serr := s.stat(ctx, op, key)

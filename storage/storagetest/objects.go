@@ -273,7 +273,8 @@ func testInvalidKeys(t *testing.T, h Harness) {
 			check("delete", s.Delete(ctx, key))
 			_, err = s.URL(ctx, key, nil)
 			check("url", err)
-			if ok, err := storage.Exists(ctx, s, key); ok || !errors.Is(err, storage.ErrInvalidKey) {
+			ok, err := storage.Exists(ctx, s, key)
+			if ok || !errors.Is(err, storage.ErrInvalidKey) {
 				t.Errorf("Exists = %v, %v; want false, storage.ErrInvalidKey", ok, err)
 			}
 		})

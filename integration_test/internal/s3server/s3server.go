@@ -7,7 +7,8 @@
 // go.mod and go.sum, so later test runs start it in a fraction of a second.
 //
 // A test starts its own server with [Start]; a package shares one through TestMain and
-// [StartMain]; a command (a benchmark) starts one with [StartMainWith]. Buckets are made through the S3 API with [Server.CreateBucket].
+// [StartMain]; a command (a benchmark) starts one with [StartMainWith]. Buckets are made
+// through the S3 API with [Server.CreateBucket].
 package s3server
 
 import (
