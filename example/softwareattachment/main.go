@@ -85,7 +85,7 @@ type action func(ctx context.Context, db *gorm.DB) error
 
 // commands parse their arguments and return the action to run, so that a wrong
 // command line is reported before the database is opened.
-var commands = map[string]func(args []string) (action, error){
+var commands = map[string]exampleapp.Command[action]{
 	"upload": parseUpload,
 	"list":   parseList,
 	"get":    parseGet,
@@ -103,24 +103,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) error {
-	name := args[0]
-	parse, ok := commands[name]
-	if !ok {
-		return exampleapp.Usagef("unknown command %q", name)
-	}
-	act, err := parse(args[1:])
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	db, closeAll, err := open(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeAll()
-	if err := act(ctx, db); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
+	return exampleapp.Dispatch(ctx, args, commands, open)
 }
 
 // open opens the database and the two storages, registers the plugin with "media"

@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"gorm.io/gorm"
 )
 
 // Exit statuses of the example commands.
@@ -72,4 +74,33 @@ func Main(app, usage string, run func(ctx context.Context, args []string) error)
 // oneLine keeps a message that holds line breaks (a server's error text) on one line.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// Command parses a command's arguments and returns the work to run on the database, so
+// that a wrong command line is reported before the database is opened.
+type Command[A ~func(context.Context, *gorm.DB) error] func(args []string) (A, error)
+
+// Dispatch runs the command args[0] names: it parses the rest of args, opens the
+// database with open, runs the command and closes what open opened.
+func Dispatch[A ~func(context.Context, *gorm.DB) error](ctx context.Context, args []string,
+	commands map[string]Command[A],
+	open func(context.Context) (*gorm.DB, func(), error)) error {
+	name := args[0]
+	parse, ok := commands[name]
+	if !ok {
+		return Usagef("unknown command %q", name)
+	}
+	act, err := parse(args[1:])
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	db, closeAll, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	if err := act(ctx, db); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }
