@@ -226,6 +226,16 @@ func (p *Plugin) setUpdatedSize(db *gorm.DB, c *column, ff fieldFile) error {
 // replaced runs after the update: each target row's old key that the update replaced
 // is to be deleted once the change commits.
 func (p *Plugin) replaced(db *gorm.DB) {
+	p.scheduleOld(db, func(st *stmtFiles, c *column, old string) bool {
+		newKey, written := st.written[c.field.DBName]
+		return written && old != newKey
+	})
+}
+
+// scheduleOld runs after a successful update or delete: the old keys of the target
+// rows that gone(st, column, key) picks are to be deleted once the change commits, and
+// are recorded as pending deletes in its transaction.
+func (p *Plugin) scheduleOld(db *gorm.DB, gone func(st *stmtFiles, c *column, old string) bool) {
 	v, ok := db.InstanceGet(stateKey)
 	if !ok || db.Error != nil {
 		return
@@ -234,9 +244,7 @@ func (p *Plugin) replaced(db *gorm.DB) {
 	cols, _ := p.columns(db.Statement.Schema)
 	for _, row := range st.old {
 		for _, c := range cols {
-			newKey, written := st.written[c.field.DBName]
-			old := row[c.field.DBName]
-			if written && old != "" && old != newKey {
+			if old := row[c.field.DBName]; old != "" && gone(st, c, old) {
 				st.deletes = append(st.deletes, p.refs(c, db.Statement.Table, old)...)
 			}
 		}
@@ -262,20 +270,7 @@ func (p *Plugin) collectDeleted(db *gorm.DB) {
 // deleted runs after the delete: every key the removed rows named is to be deleted once
 // the change commits.
 func (p *Plugin) deleted(db *gorm.DB) {
-	v, ok := db.InstanceGet(stateKey)
-	if !ok || db.Error != nil {
-		return
-	}
-	st := v.(*stmtFiles)
-	cols, _ := p.columns(db.Statement.Schema)
-	for _, row := range st.old {
-		for _, c := range cols {
-			if key := row[c.field.DBName]; key != "" {
-				st.deletes = append(st.deletes, p.refs(c, db.Statement.Table, key)...)
-			}
-		}
-	}
-	db.AddError(p.recordDeletes(db, st))
+	p.scheduleOld(db, func(*stmtFiles, *column, string) bool { return true })
 }
 
 // ref names the object key of column c; table, when given, is the table whose rows
