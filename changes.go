@@ -252,11 +252,12 @@ func (p *Plugin) scheduleOld(db *gorm.DB, gone func(st *stmtFiles, c *column, ol
 	db.AddError(p.recordDeletes(db, st))
 }
 
-// collectDeleted reads the keys of the rows a hard delete is about to remove. A soft
-// delete keeps the files.
+// collectDeleted arranges to learn the keys of the rows a hard delete removes: the
+// DELETE returns them where the database can, else they are read first. A soft delete
+// keeps the files.
 func (p *Plugin) collectDeleted(db *gorm.DB) {
 	cols := p.fileColumns(db)
-	if len(cols) == 0 || softDelete(db.Statement) {
+	if len(cols) == 0 || softDelete(db.Statement) || p.returnKeys(db, cols) {
 		return
 	}
 	old, err := p.targetKeys(db, cols)
@@ -270,6 +271,7 @@ func (p *Plugin) collectDeleted(db *gorm.DB) {
 // deleted runs after the delete: every key the removed rows named is to be deleted once
 // the change commits.
 func (p *Plugin) deleted(db *gorm.DB) {
+	restoreConn(db)
 	p.scheduleOld(db, func(*stmtFiles, *column, string) bool { return true })
 }
 

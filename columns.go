@@ -92,7 +92,31 @@ func (p *Plugin) readColumns(s *schema.Schema) ([]*column, error) {
 		}
 		cols = append(cols, c)
 	}
+	p.warnUnindexed(s, cols)
 	return cols, nil
+}
+
+// warnUnindexed logs, once per model, the file columns its model declares no index on.
+// Before deleting an object that a change leaves behind, the plugin checks that no other
+// row of the column names its key; without an index that check reads the whole table.
+func (p *Plugin) warnUnindexed(s *schema.Schema, cols []*column) {
+	if p.db == nil || len(cols) == 0 {
+		return
+	}
+	indexed := map[*schema.Field]bool{}
+	for _, idx := range s.ParseIndexes() {
+		if len(idx.Fields) > 0 {
+			indexed[idx.Fields[0].Field] = true
+		}
+	}
+	for _, c := range cols {
+		if !indexed[c.field] && !c.field.PrimaryKey {
+			p.db.Logger.Warn(context.Background(), "gormfile: %s.%s has no index in its "+
+				"model: each delete or replacement of a file reads the whole table to check "+
+				"that no other row names the old key; add `gorm:\"index\"` to the field",
+				s.Table, c.field.DBName)
+		}
+	}
 }
 
 // imageOnly reports whether settings hold what only an Image column honours.

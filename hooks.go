@@ -78,6 +78,14 @@ type Plugin struct {
 	opts     Options
 	schemas  sync.Map // *schema.Schema → schemaColumns
 	db       *gorm.DB
+	// returning is set when the database takes RETURNING on INSERT and DELETE: a hard
+	// delete then reads the keys it removes as it runs, and the deletes it leaves are
+	// checked and recorded in one statement.
+	returning bool
+	// prepare is set on SQLite, where the plugin's own statements are prepared once
+	// and kept in stmts (by query) rather than prepared each time they run.
+	prepare bool
+	stmts   sync.Map
 
 	// done holds the records of deletes done but not yet forgotten.
 	doneMu sync.Mutex
@@ -125,6 +133,8 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	}
 	p.db = db
 	p.doneAt = time.Now()
+	p.returning = takesReturning(db)
+	p.prepare = p.returning && db.Dialector.Name() == "sqlite"
 	if err := db.AutoMigrate(&PendingDelete{}); err != nil {
 		return fmt.Errorf("gormfile: creating the pending-deletes table: %w", err)
 	}
@@ -146,7 +156,8 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 			Register("gormfile:replaced", p.replaced)},
 		{"update finish", cb.Update().After("gorm:commit_or_rollback_transaction").
 			Register("gormfile:finish", p.finish)},
-		{"delete collect", cb.Delete().After("gorm:before_delete").Before("gorm:delete").
+		{"delete collect", cb.Delete().After("gorm:delete_before_associations").
+			Before("gorm:delete").
 			Register("gormfile:collect", p.collectDeleted)},
 		{"delete deleted", cb.Delete().After("gorm:delete").Before("gorm:after_delete").
 			Register("gormfile:deleted", p.deleted)},
@@ -194,10 +205,10 @@ func stateOf(db *gorm.DB) *stmtFiles {
 	return st
 }
 
-// fileColumns returns the statement's file columns, or nil when it has none or
-// already failed.
+// fileColumns returns the statement's file columns, or nil when it has none, already
+// failed or is a dry run (which runs nothing: no upload, no key read).
 func (p *Plugin) fileColumns(db *gorm.DB) []*column {
-	if db.Error != nil || db.Statement.Schema == nil {
+	if db.Error != nil || db.Statement.Schema == nil || db.DryRun {
 		return nil
 	}
 	cols, err := p.columns(db.Statement.Schema)

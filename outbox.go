@@ -2,7 +2,9 @@ package gormfile
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -21,8 +23,8 @@ type PendingDelete struct {
 	Table   string `gorm:"column:table_name;size:128"`
 	Column  string `gorm:"column:column_name;size:128"`
 	// Owner is the key rows name when Key is one of its renditions.
-	Owner     string    `gorm:"column:owner_key;size:1024"`
-	CreatedAt time.Time `gorm:"index"`
+	Owner     string `gorm:"column:owner_key;size:1024"`
+	CreatedAt time.Time
 }
 
 // TableName returns "gormfile_pending_deletes".
@@ -30,8 +32,16 @@ func (PendingDelete) TableName() string { return "gormfile_pending_deletes" }
 
 // recordDeletes drops from the statement's deletes the keys that rows still name, then
 // writes the rest into the pending-deletes table, through the statement's connection:
-// inside its transaction when it has one.
+// inside its transaction when it has one. Where the database takes RETURNING, both are
+// one statement.
 func (p *Plugin) recordDeletes(db *gorm.DB, st *stmtFiles) error {
+	st.deletes = uniqueRefs(st.deletes)
+	if len(st.deletes) == 0 {
+		return nil
+	}
+	if p.returning {
+		return p.recordUnreferenced(db, st)
+	}
 	if err := p.dropReferenced(db, st); err != nil {
 		return err
 	}
@@ -51,6 +61,102 @@ func (p *Plugin) recordDeletes(db *gorm.DB, st *stmtFiles) error {
 	for i := range recs {
 		st.deletes[i].record = recs[i].ID
 	}
+	return nil
+}
+
+// uniqueRefs drops the repeats of a delete: rows deleted together may share a key.
+func uniqueRefs(refs []objectRef) []objectRef {
+	if len(refs) < 2 {
+		return refs
+	}
+	seen := make(map[refID]bool, len(refs))
+	out := refs[:0]
+	for _, r := range refs {
+		if id := r.id(); !seen[id] {
+			seen[id] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// refID is what tells two deletes apart.
+type refID struct{ storage, key, table, column, owner string }
+
+func (r objectRef) id() refID {
+	return refID{r.storageName, r.key, r.table, r.column, r.owner}
+}
+
+// recordBatch is how many deletes one INSERT records: six variables each, well under
+// the databases' limits on variables in a statement.
+const recordBatch = 500
+
+// recordUnreferenced records, in one INSERT ... SELECT per batch, each of the
+// statement's deletes whose key no row of its column names, and keeps only those: a
+// delete whose key a row still names is not recorded, and is dropped.
+func (p *Plugin) recordUnreferenced(db *gorm.DB, st *stmtFiles) error {
+	tx := db.Session(&gorm.Session{NewDB: true, SkipHooks: true})
+	quote := func(name string) string {
+		var b strings.Builder
+		db.Dialector.QuoteTo(&b, name)
+		return b.String()
+	}
+	index := make(map[refID]int, len(st.deletes))
+	for i, r := range st.deletes {
+		index[r.id()] = i
+	}
+	for start := 0; start < len(st.deletes); start += recordBatch {
+		batch := st.deletes[start:min(start+recordBatch, len(st.deletes))]
+		var q strings.Builder
+		q.WriteString("INSERT INTO " + quote(PendingDelete{}.TableName()) +
+			" (storage_name, object_key, table_name, column_name, owner_key, created_at) ")
+		args := make([]any, 0, 6*len(batch))
+		for i, r := range batch {
+			if i > 0 {
+				q.WriteString(" UNION ALL ")
+			}
+			q.WriteString("SELECT ?, ?, ?, ?, ?, CURRENT_TIMESTAMP")
+			args = append(args, r.storageName, r.key, r.table, r.column, r.owner)
+			if r.table != "" {
+				q.WriteString(" WHERE NOT EXISTS (SELECT 1 FROM " + quote(r.table) +
+					" WHERE " + quote(r.column) + " = ?)")
+				args = append(args, r.lookupKey())
+			}
+		}
+		q.WriteString(" RETURNING id, storage_name, object_key, table_name, column_name, owner_key")
+		rows, err := p.recordQuery(db, tx, len(batch) == 1, q.String(), args)
+		if err != nil {
+			return fmt.Errorf("gormfile: recording deletes: %w", err)
+		}
+		for rows.Next() {
+			var (
+				rec uint64
+				id  refID
+			)
+			if err := rows.Scan(&rec, &id.storage, &id.key, &id.table, &id.column,
+				&id.owner); err != nil {
+				rows.Close()
+				return fmt.Errorf("gormfile: recording deletes: %w", err)
+			}
+			if i, ok := index[id]; ok {
+				st.deletes[i].record = rec
+			}
+		}
+		err = rows.Err()
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("gormfile: recording deletes: %w", err)
+		}
+	}
+	kept := st.deletes[:0]
+	for _, r := range st.deletes {
+		if r.record != 0 {
+			kept = append(kept, r)
+		}
+	}
+	st.deletes = kept
 	return nil
 }
 
@@ -133,5 +239,70 @@ func (p *Plugin) forget(ctx context.Context, ids []uint64) error {
 		}
 		ids = ids[n:]
 	}
+	return nil
+}
+
+// recordQuery runs the INSERT that records deletes. SQLite takes longer to prepare it
+// than to run it, so there the form that records one delete (the common one) is
+// prepared once per column, and reused.
+func (p *Plugin) recordQuery(db, tx *gorm.DB, single bool, query string,
+	args []any) (*sql.Rows, error) {
+	if single && p.prepare {
+		if rows, ok, err := p.runPrepared(db, query, args); ok {
+			return rows, err
+		}
+	}
+	return tx.Raw(query, args...).Rows()
+}
+
+// runPrepared runs query, prepared, on the statement's transaction or database; ok is
+// false when the query is not prepared yet, or the statement's connection is not a
+// database/sql one.
+func (p *Plugin) runPrepared(db *gorm.DB, query string, args []any) (*sql.Rows, bool, error) {
+	ctx := db.Statement.Context
+	var sqlTx *sql.Tx
+	switch c := db.Statement.ConnPool.(type) {
+	case *txPool:
+		t, ok := c.ConnPool.(*sql.Tx)
+		if !ok {
+			return nil, false, nil
+		}
+		sqlTx = t
+	case *pool:
+		if _, ok := c.ConnPool.(*sql.DB); !ok {
+			return nil, false, nil
+		}
+	default:
+		return nil, false, nil
+	}
+	stmt := p.prepared(query)
+	if stmt == nil {
+		return nil, false, nil
+	}
+	if sqlTx != nil {
+		// Prepared on the transaction's connection, unless it is already.
+		stmt = sqlTx.StmtContext(ctx, stmt)
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
+	return rows, true, err
+}
+
+// prepared returns query prepared on the plugin's database, or nil when it is not yet.
+// The first call prepares it in the background: the caller may hold the pool's only
+// connection, in a transaction, and must not wait for another.
+func (p *Plugin) prepared(query string) *sql.Stmt {
+	v, loaded := p.stmts.LoadOrStore(query, (*sql.Stmt)(nil))
+	if loaded {
+		return v.(*sql.Stmt)
+	}
+	go func() {
+		sqlDB, err := p.db.DB()
+		if err != nil {
+			return // never prepared: the query runs unprepared
+		}
+		if s, err := sqlDB.PrepareContext(context.Background(), query); err == nil {
+			p.stmts.Store(query, s)
+		}
+	}()
 	return nil
 }

@@ -44,11 +44,11 @@ type DeviceType struct {
 	Manufacturer string
 	Model        string
 
-	FrontImage       field.Image `file:"upload_to:devicetype-images;width_field:FrontImageWidth;height_field:FrontImageHeight;renditions:thumb=200x200"`
+	FrontImage       field.Image `gorm:"index" file:"upload_to:devicetype-images;width_field:FrontImageWidth;height_field:FrontImageHeight;renditions:thumb=200x200"`
 	FrontImageWidth  int
 	FrontImageHeight int
 
-	RearImage       field.Image `file:"upload_to:devicetype-images;width_field:RearImageWidth;height_field:RearImageHeight;renditions:thumb=200x200"`
+	RearImage       field.Image `gorm:"index" file:"upload_to:devicetype-images;width_field:RearImageWidth;height_field:RearImageHeight;renditions:thumb=200x200"`
 	RearImageWidth  int
 	RearImageHeight int
 

@@ -45,7 +45,7 @@ const app = "softwareattachment"
 // SoftwareFileAttachment is an uploaded software file for OS upgrades.
 type SoftwareFileAttachment struct {
 	ID      uint
-	File    field.File `file:"upload_to:uploads/;storage:media"`
+	File    field.File `gorm:"index" file:"upload_to:uploads/;storage:media"`
 	Name    string     `gorm:"size:50"`
 	Created time.Time  `gorm:"autoCreateTime"`
 }

@@ -19,7 +19,7 @@ import (
 type bigRow struct {
 	ID   uint
 	Name string     `gorm:"size:64"`
-	File field.File `file:"upload_to:big"`
+	File field.File `gorm:"index" file:"upload_to:big"`
 }
 
 func (bigRow) TableName() string { return "big_rows" }
@@ -27,7 +27,7 @@ func (bigRow) TableName() string { return "big_rows" }
 type bigPlain struct {
 	ID   uint
 	Name string `gorm:"size:64"`
-	File string `gorm:"size:255"`
+	File string `gorm:"size:255;index"`
 }
 
 func (bigPlain) TableName() string { return "big_rows" }

@@ -17,7 +17,7 @@ import (
 type delRow struct {
 	ID   uint
 	Name string     `gorm:"size:64"`
-	File field.File `file:"upload_to:del"`
+	File field.File `gorm:"index" file:"upload_to:del"`
 }
 
 func (delRow) TableName() string { return "del_rows" }
@@ -25,7 +25,7 @@ func (delRow) TableName() string { return "del_rows" }
 type delPlain struct {
 	ID   uint
 	Name string `gorm:"size:64"`
-	File string `gorm:"size:255"`
+	File string `gorm:"size:255;index"`
 }
 
 func (delPlain) TableName() string { return "del_rows" }

@@ -18,7 +18,7 @@ import (
 type smallRow struct {
 	ID   uint
 	Name string     `gorm:"size:64"`
-	File field.File `file:"upload_to:small"`
+	File field.File `gorm:"index" file:"upload_to:small"`
 }
 
 func (smallRow) TableName() string { return "small_rows" }
@@ -26,7 +26,7 @@ func (smallRow) TableName() string { return "small_rows" }
 type smallPlain struct {
 	ID   uint
 	Name string `gorm:"size:64"`
-	File string `gorm:"size:255"`
+	File string `gorm:"size:255;index"`
 }
 
 func (smallPlain) TableName() string { return "small_rows" }
@@ -36,8 +36,8 @@ func (smallPlain) TableName() string { return "small_rows" }
 type loadRow struct {
 	ID    uint
 	Name  string     `gorm:"size:64"`
-	Doc   field.File `file:"upload_to:docs;storage:public"`
-	Photo field.File `file:"upload_to:photos;storage:signed"`
+	Doc   field.File `gorm:"index" file:"upload_to:docs;storage:public"`
+	Photo field.File `gorm:"index" file:"upload_to:photos;storage:signed"`
 }
 
 func (loadRow) TableName() string { return "load_rows" }
@@ -45,8 +45,8 @@ func (loadRow) TableName() string { return "load_rows" }
 type loadPlain struct {
 	ID    uint
 	Name  string `gorm:"size:64"`
-	Doc   string `gorm:"size:255"`
-	Photo string `gorm:"size:255"`
+	Doc   string `gorm:"size:255;index"`
+	Photo string `gorm:"size:255;index"`
 }
 
 func (loadPlain) TableName() string { return "load_rows" }
