@@ -78,3 +78,61 @@ func BenchmarkDelete(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFind loads 10,000 rows with two file columns on SQLite, through the plugin,
+// and the same rows as plain strings through plain GORM.
+func BenchmarkFind(b *testing.B) {
+	type row struct {
+		ID    uint
+		Name  string
+		Doc   field.File `gorm:"index" file:"upload_to:docs/"`
+		Photo field.File `gorm:"index" file:"upload_to:photos/"`
+	}
+	type plain struct {
+		ID    uint
+		Name  string
+		Doc   string `gorm:"index"`
+		Photo string `gorm:"index"`
+	}
+	dsn := filepath.Join(b.TempDir(), "b.db") + "?_journal_mode=WAL&_synchronous=NORMAL"
+	db, err := gorm.Open(sqlite.Open(dsn), quietConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Table("rows").AutoMigrate(&plain{}); err != nil {
+		b.Fatal(err)
+	}
+	seed := make([]plain, 10000)
+	for i := range seed {
+		seed[i] = plain{Name: "n", Doc: fmt.Sprintf("docs/%d.pdf", i),
+			Photo: fmt.Sprintf("photos/%d.jpg", i)}
+	}
+	if err := db.Table("rows").CreateInBatches(seed, 500).Error; err != nil {
+		b.Fatal(err)
+	}
+	withPlugin, err := gorm.Open(sqlite.Open(dsn), quietConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := withPlugin.Use(New(memstore.New(nil), nil)); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("plugin", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var rows []row
+			if err := withPlugin.Table("rows").Find(&rows).Error; err != nil || len(rows) != 10000 {
+				b.Fatal(len(rows), err)
+			}
+		}
+	})
+	b.Run("plain", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var rows []plain
+			if err := db.Table("rows").Find(&rows).Error; err != nil || len(rows) != 10000 {
+				b.Fatal(len(rows), err)
+			}
+		}
+	})
+}

@@ -24,6 +24,9 @@ type column struct {
 	// binding is shared by every value of the column.
 	binding *field.Binding
 	image   bool
+	// scanBound is set when loaded values get the binding as they are scanned, and
+	// need not be bound one by one after a query.
+	scanBound bool
 	// width and height receive an image's dimensions; nil when the tag names none.
 	width, height *schema.Field
 }
@@ -43,7 +46,9 @@ var (
 	_ fieldFile = (*field.Image)(nil)
 )
 
-// columns returns the file columns of a model, reading their tags once per schema.
+// columns returns the file columns of a model, reading their tags once per schema,
+// and those of the models it relates to, whose values a query may load with its own
+// (Joins).
 func (p *Plugin) columns(s *schema.Schema) ([]*column, error) {
 	if cached, ok := p.schemas.Load(s); ok {
 		c := cached.(schemaColumns)
@@ -51,7 +56,24 @@ func (p *Plugin) columns(s *schema.Schema) ([]*column, error) {
 	}
 	cols, err := p.readColumns(s)
 	p.schemas.Store(s, schemaColumns{cols, err})
+	p.readRelated(s, map[*schema.Schema]bool{s: true})
 	return cols, err
+}
+
+// readRelated reads the file columns of the models s relates to, directly or not.
+func (p *Plugin) readRelated(s *schema.Schema, seen map[*schema.Schema]bool) {
+	for _, rel := range s.Relationships.Relations {
+		fs := rel.FieldSchema
+		if fs == nil || seen[fs] {
+			continue
+		}
+		seen[fs] = true
+		if _, ok := p.schemas.Load(fs); !ok {
+			cols, err := p.readColumns(fs)
+			p.schemas.Store(fs, schemaColumns{cols, err})
+		}
+		p.readRelated(fs, seen)
+	}
 }
 
 type schemaColumns struct {
@@ -84,6 +106,7 @@ func (p *Plugin) readColumns(s *schema.Schema) ([]*column, error) {
 		}
 		c := &column{field: f, settings: settings, storage: st, image: f.FieldType == imageType,
 			binding: &field.Binding{Storage: st, Settings: settings}}
+		c.scanBound = field.BindField(f, c.binding)
 		if c.width, err = sizeField(s, f, "width_field", settings.WidthField); err != nil {
 			return nil, err
 		}

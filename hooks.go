@@ -163,6 +163,8 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 			Register("gormfile:deleted", p.deleted)},
 		{"delete finish", cb.Delete().After("gorm:commit_or_rollback_transaction").
 			Register("gormfile:finish", p.finish)},
+		{"query columns", cb.Query().Before("gorm:query").
+			Register("gormfile:columns", p.readQueried)},
 		{"query bind", cb.Query().After("gorm:after_query").
 			Register("gormfile:bind", p.bindQueried)},
 	}
@@ -480,9 +482,20 @@ func (p *Plugin) bindSaved(db *gorm.DB) {
 	})
 }
 
-// bindQueried tells each loaded value which storage holds it.
+// readQueried reads the file columns of a query's model, and of the models it relates
+// to, before the query runs: values are bound as they are scanned.
+func (p *Plugin) readQueried(db *gorm.DB) {
+	p.fileColumns(db)
+}
+
+// bindQueried tells each loaded value which storage holds it, where scanning did not.
 func (p *Plugin) bindQueried(db *gorm.DB) {
-	p.bindSaved(db)
+	for _, c := range p.fileColumns(db) {
+		if !c.scanBound {
+			p.bindSaved(db)
+			return
+		}
+	}
 }
 
 // cleanupContext keeps the values of ctx but not its cancellation, so that objects are

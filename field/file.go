@@ -63,9 +63,11 @@ import (
 // The zero File holds no file. Copies of a File share its pending upload, so a value
 // passed to GORM by value (Updates with a struct or a map) still receives its key.
 type File struct {
-	key     string
-	bound   *Binding
-	pending *upload
+	key string
+	// b is the column's Binding once the value is bound, shared with the column's other
+	// values; while the value holds new content, b is a Binding of its own that also
+	// carries the upload. One pointer: a slice of loaded rows is as small as it can be.
+	b *Binding
 }
 
 // Binding is what a column value learns of its field after a query or a save: the
@@ -75,6 +77,46 @@ type File struct {
 type Binding struct {
 	Storage  storage.Storage
 	Settings *Settings
+
+	up *upload // the content of the one value that holds this Binding, if any
+}
+
+// pending returns the value's new content, or nil.
+func (f File) pending() *upload {
+	if f.b == nil {
+		return nil
+	}
+	return f.b.up
+}
+
+// bound returns the binding the value was given, or nil.
+func (f File) bound() *Binding {
+	if f.b == nil || f.b.Storage == nil && f.b.Settings == nil {
+		return nil
+	}
+	return f.b
+}
+
+// withUpload returns binding b (which may be nil) carrying up.
+func withUpload(b *Binding, up *upload) *Binding {
+	switch {
+	case up == nil:
+		return b
+	case b == nil:
+		return &Binding{up: up}
+	}
+	return &Binding{Storage: b.Storage, Settings: b.Settings, up: up}
+}
+
+// withoutUpload returns the binding that f has, without its upload.
+func (f File) withoutUpload() *Binding {
+	if f.b == nil || f.b.up == nil {
+		return f.b
+	}
+	if b := f.bound(); b != nil {
+		return &Binding{Storage: b.Storage, Settings: b.Settings}
+	}
+	return nil
 }
 
 // upload is content waiting to be saved. It is shared by copies of the File.
@@ -98,14 +140,14 @@ type upload struct {
 // name is the client's file name, of which only the cleaned base name is kept. The
 // caller closes r, if it needs closing, after the save.
 func NewFile(r io.Reader, name string) File {
-	return File{pending: &upload{r: r, name: name, size: -1}}
+	return File{b: &Binding{up: &upload{r: r, name: name, size: -1}}}
 }
 
 // WithSize returns f with the content's length in bytes, when the caller knows it; the
 // storage may then pick the cheapest way to send it. It changes nothing else.
 func (f File) WithSize(n int64) File {
-	if f.pending != nil {
-		f.pending.size = n
+	if f.pending() != nil {
+		f.pending().size = n
 	}
 	return f
 }
@@ -113,8 +155,8 @@ func (f File) WithSize(n int64) File {
 // Key returns the object key the column holds, or "" when it holds no file. For a value
 // whose content is not yet saved it returns "".
 func (f File) Key() string {
-	if f.pending != nil {
-		return f.pending.key
+	if f.pending() != nil {
+		return f.pending().key
 	}
 	return f.key
 }
@@ -123,52 +165,53 @@ func (f File) Key() string {
 func (f File) String() string { return f.Key() }
 
 // IsZero reports whether the column holds no file and no pending content.
-func (f File) IsZero() bool { return f.pending == nil && f.key == "" }
+func (f File) IsZero() bool { return f.pending() == nil && f.key == "" }
 
 // ContentID identifies the value's pending content, which copies of the value share:
 // two values with equal, non-nil ContentIDs hold the same stream, to be saved once. It
 // is nil when the value holds no pending content.
 func (f File) ContentID() any {
-	if f.pending == nil {
+	if f.pending() == nil {
 		return nil
 	}
-	return f.pending
+	return f.pending()
 }
 
 // Pending reports whether the value holds content that is not saved yet.
-func (f File) Pending() bool { return f.pending != nil && !f.pending.done }
+func (f File) Pending() bool { return f.pending() != nil && !f.pending().done }
 
 // Storage returns the storage that holds the object, once the value was loaded or saved
 // through the plugin; nil before.
 func (f File) Storage() storage.Storage {
-	if f.bound == nil {
+	if f.bound() == nil {
 		return nil
 	}
-	return f.bound.Storage
+	return f.bound().Storage
 }
 
 // RenditionKeys returns the keys of the renditions saved with the value's new content,
 // for an Image whose field declares renditions; nil otherwise.
 func (f File) RenditionKeys() []string {
-	if f.pending == nil {
+	if f.pending() == nil {
 		return nil
 	}
-	return f.pending.renditions
+	return f.pending().renditions
 }
 
 // Clear empties the column: when the row is saved the column becomes the empty string
 // and the old object is deleted after the transaction commits.
 func (f *File) Clear() {
-	f.key, f.pending = "", nil
+	f.key, f.b = "", f.withoutUpload()
 }
 
 // Bind tells the value which storage holds its object and its field's settings. The
 // plugin calls it after a query and after a save.
 func (f *File) Bind(b *Binding) {
-	if f.pending != nil && f.pending.done {
-		f.key, f.pending = f.pending.key, nil
+	up := f.pending()
+	if up != nil && up.done {
+		f.key, up = up.key, nil
 	}
-	f.bound = b
+	f.b = withUpload(b, up)
 }
 
 // ErrNoFile is returned by the methods that reach the storage when the column holds no
@@ -185,10 +228,10 @@ func (f File) object() (storage.Storage, string, error) {
 	switch {
 	case key == "":
 		return nil, "", ErrNoFile
-	case f.bound == nil || f.bound.Storage == nil:
+	case f.bound() == nil || f.bound().Storage == nil:
 		return nil, "", ErrUnbound
 	}
-	return f.bound.Storage, key, nil
+	return f.bound().Storage, key, nil
 }
 
 // URL returns an address at which the file can be read: a plain or a signed URL, as its
@@ -217,11 +260,11 @@ func (f File) URLWith(ctx context.Context, opts *storage.URLOptions,
 // renditionKey returns the key of the named rendition of the object under key.
 func (f File) renditionKey(key, name string) (string, error) {
 	var settings *Settings
-	if f.bound != nil {
-		settings = f.bound.Settings
+	if f.bound() != nil {
+		settings = f.bound().Settings
 	}
-	if settings == nil && f.pending != nil {
-		settings = f.pending.settings
+	if settings == nil && f.pending() != nil {
+		settings = f.pending().settings
 	}
 	if settings != nil {
 		for _, r := range settings.Renditions {
@@ -267,19 +310,19 @@ func (f *File) Scan(src any) error {
 	default:
 		return fmt.Errorf("field: cannot scan %T into a file column", src)
 	}
-	*f = File{key: key, bound: f.bound}
+	*f = File{key: key, b: f.withoutUpload()}
 	return nil
 }
 
 // Value returns the key to write. Content that was attached but not saved is an error,
 // never an empty column: it means the plugin is not registered on the *gorm.DB.
 func (f File) Value() (driver.Value, error) {
-	if f.pending != nil {
-		if !f.pending.done {
+	if f.pending() != nil {
+		if !f.pending().done {
 			return nil, fmt.Errorf("field: file %q was not saved: register the gormfile "+
-				"plugin with db.Use", f.pending.name)
+				"plugin with db.Use", f.pending().name)
 		}
-		return f.pending.key, nil
+		return f.pending().key, nil
 	}
 	return f.key, nil
 }

@@ -35,26 +35,26 @@ func (img Image) WithSize(n int64) Image {
 // Width returns the width read when the image was saved, 0 otherwise. After a query,
 // read the width column the field's width_field tag names.
 func (img Image) Width() int {
-	if img.pending == nil {
+	if img.pending() == nil {
 		return 0
 	}
-	return img.pending.width
+	return img.pending().width
 }
 
 // Height returns the height read when the image was saved, 0 otherwise.
 func (img Image) Height() int {
-	if img.pending == nil {
+	if img.pending() == nil {
 		return 0
 	}
-	return img.pending.height
+	return img.pending().height
 }
 
 // Format returns the format ("png", "jpeg", ...) read when the image was saved.
 func (img Image) Format() string {
-	if img.pending == nil {
+	if img.pending() == nil {
 		return ""
 	}
-	return img.pending.format
+	return img.pending().format
 }
 
 // ImageError reports content that an Image column refuses: not an image, a format the
@@ -105,7 +105,7 @@ func (img *Image) Save(ctx context.Context, sc *SaveContext) error {
 	if !img.Pending() {
 		return nil
 	}
-	up := img.pending
+	up := img.pending()
 	r, err := up.content()
 	if err != nil {
 		return err

@@ -140,7 +140,7 @@ func (t *decodeTee) Read(p []byte) (int, error) {
 // failure it leaves none of them.
 func (img *Image) saveWithRenditions(ctx context.Context, sc *SaveContext, r io.Reader,
 	info ImageInfo) (string, []string, error) {
-	up := img.pending
+	up := img.pending()
 	dec := newStreamDecoder(info.Format)
 	key, err := img.store(ctx, sc, &decodeTee{r: r, d: dec}, info.ContentType)
 	dec.finish(err)

@@ -44,16 +44,16 @@ func (f *File) Save(ctx context.Context, sc *SaveContext) error {
 	if !f.Pending() {
 		return nil
 	}
-	r, err := f.pending.content()
+	r, err := f.pending().content()
 	if err != nil {
 		return err
 	}
 	ctype := ""
-	if storage.ContentTypeByName(f.pending.name) == "application/octet-stream" {
+	if storage.ContentTypeByName(f.pending().name) == "application/octet-stream" {
 		br := bufio.NewReaderSize(r, 512)
 		head, err := br.Peek(512)
 		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-			return fmt.Errorf("field: reading %q: %w", f.pending.name, err)
+			return fmt.Errorf("field: reading %q: %w", f.pending().name, err)
 		}
 		if len(head) > 0 {
 			ctype = http.DetectContentType(head)
@@ -116,22 +116,22 @@ func (f *File) saveContent(ctx context.Context, sc *SaveContext, r io.Reader, ct
 // the key written.
 func (f *File) store(ctx context.Context, sc *SaveContext, r io.Reader,
 	ctype string) (string, error) {
-	key, err := newKey(sc, f.pending.name)
+	key, err := newKey(sc, f.pending().name)
 	if err != nil {
 		return "", err
 	}
 	return sc.Storage.Save(ctx, key, r, &storage.SaveOptions{
 		ContentType:  ctype,
 		MaxKeyLength: sc.Settings.MaxLength,
-		Size:         f.pending.size,
+		Size:         f.pending().size,
 	})
 }
 
 // commit records that the pending content is saved under key.
 func (f *File) commit(sc *SaveContext, key string) {
-	up := f.pending
+	up := f.pending()
 	up.key, up.done, up.settings = key, true, sc.Settings
-	f.bound = &Binding{Storage: sc.Storage, Settings: sc.Settings}
+	f.b = &Binding{Storage: sc.Storage, Settings: sc.Settings, up: up}
 }
 
 // newKey builds the key for a client's file name: upload-to path plus cleaned base

@@ -77,7 +77,7 @@ func allCases() []*benchCase {
 			ours:  side{"CreateInBatches", oursBatch},
 			bases: []side{{"PutObject+insert loop", baseLoop}},
 			refs:  []side{{"8 PutObject at once+CreateInBatches", refConcurrent}}},
-		{id: "find", title: "rows loaded", perDB: true,
+		{id: "find", title: "rows loaded, 10 times a run", perDB: true,
 			target: "≤ 1.10", met: atMost(1.10), setup: seedLoad,
 			ours:  side{"Find, 2 file columns", oursFind},
 			bases: []side{{"Find, 2 string columns", baseFind}}},
