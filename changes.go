@@ -2,6 +2,7 @@ package gormfile
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -352,15 +353,24 @@ func (p *Plugin) readKeys(db *gorm.DB, cols []*column,
 		return nil, fmt.Errorf("gormfile: reading the keys of %s: %w", stmt.Table, err)
 	}
 	defer rows.Close()
+	out, err := scanKeys(rows, names)
+	if err != nil {
+		return nil, fmt.Errorf("gormfile: reading the keys of %s: %w", stmt.Table, err)
+	}
+	return out, nil
+}
+
+// scanKeys reads rows of keys, one column per name, into one map a row.
+func scanKeys(rows *sql.Rows, names []string) ([]map[string]string, error) {
 	var out []map[string]string
+	vals := make([]any, len(names))
+	ptrs := make([]any, len(names))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
 	for rows.Next() {
-		vals := make([]any, len(names))
-		ptrs := make([]any, len(names))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("gormfile: reading the keys of %s: %w", stmt.Table, err)
+			return nil, err
 		}
 		row := make(map[string]string, len(names))
 		for i, v := range vals {
@@ -368,10 +378,7 @@ func (p *Plugin) readKeys(db *gorm.DB, cols []*column,
 		}
 		out = append(out, row)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("gormfile: reading the keys of %s: %w", stmt.Table, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // rowLocks reports whether the database takes SELECT ... FOR UPDATE. SQLite has no row

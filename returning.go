@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -67,30 +66,15 @@ func (d *deleteReturning) ExecContext(ctx context.Context, query string,
 		return nil, err
 	}
 	defer rows.Close()
-	var n int64
-	for rows.Next() {
-		vals := make([]any, len(d.names))
-		ptrs := make([]any, len(d.names))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("gormfile: reading the deleted keys: %w", err)
-		}
-		row := make(map[string]string, len(d.names))
-		for i, v := range vals {
-			row[d.names[i]] = keyString(v)
-		}
-		d.st.old = append(d.st.old, row)
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+	old, err := scanKeys(rows, d.names)
+	if err != nil {
+		return nil, err // the DELETE's own error, a constraint's say, as GORM would give it
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
 	}
-	return deletedRows(n), nil
+	d.st.old = append(d.st.old, old...)
+	return deletedRows(len(old)), nil
 }
 
 // deletedRows is the result of a DELETE run with RETURNING.
