@@ -86,6 +86,8 @@ type Plugin struct {
 	// and kept in stmts (by query) rather than prepared each time they run.
 	prepare bool
 	stmts   sync.Map
+	// recordSQLs holds, by table and column, the INSERT that records one delete.
+	recordSQLs sync.Map
 
 	// done holds the records of deletes done but not yet forgotten.
 	doneMu sync.Mutex

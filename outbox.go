@@ -96,57 +96,9 @@ const recordBatch = 500
 // delete whose key a row still names is not recorded, and is dropped.
 func (p *Plugin) recordUnreferenced(db *gorm.DB, st *stmtFiles) error {
 	tx := db.Session(&gorm.Session{NewDB: true, SkipHooks: true})
-	quote := func(name string) string {
-		var b strings.Builder
-		db.Dialector.QuoteTo(&b, name)
-		return b.String()
-	}
-	index := make(map[refID]int, len(st.deletes))
-	for i, r := range st.deletes {
-		index[r.id()] = i
-	}
 	for start := 0; start < len(st.deletes); start += recordBatch {
 		batch := st.deletes[start:min(start+recordBatch, len(st.deletes))]
-		var q strings.Builder
-		q.WriteString("INSERT INTO " + quote(PendingDelete{}.TableName()) +
-			" (storage_name, object_key, table_name, column_name, owner_key, created_at) ")
-		args := make([]any, 0, 6*len(batch))
-		for i, r := range batch {
-			if i > 0 {
-				q.WriteString(" UNION ALL ")
-			}
-			q.WriteString("SELECT ?, ?, ?, ?, ?, CURRENT_TIMESTAMP")
-			args = append(args, r.storageName, r.key, r.table, r.column, r.owner)
-			if r.table != "" {
-				q.WriteString(" WHERE NOT EXISTS (SELECT 1 FROM " + quote(r.table) +
-					" WHERE " + quote(r.column) + " = ?)")
-				args = append(args, r.lookupKey())
-			}
-		}
-		q.WriteString(" RETURNING id, storage_name, object_key, table_name, column_name, owner_key")
-		rows, err := p.recordQuery(db, tx, len(batch) == 1, q.String(), args)
-		if err != nil {
-			return fmt.Errorf("gormfile: recording deletes: %w", err)
-		}
-		for rows.Next() {
-			var (
-				rec uint64
-				id  refID
-			)
-			if err := rows.Scan(&rec, &id.storage, &id.key, &id.table, &id.column,
-				&id.owner); err != nil {
-				rows.Close()
-				return fmt.Errorf("gormfile: recording deletes: %w", err)
-			}
-			if i, ok := index[id]; ok {
-				st.deletes[i].record = rec
-			}
-		}
-		err = rows.Err()
-		if cerr := rows.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		if err := p.recordBatch(db, tx, batch); err != nil {
 			return fmt.Errorf("gormfile: recording deletes: %w", err)
 		}
 	}
@@ -158,6 +110,89 @@ func (p *Plugin) recordUnreferenced(db *gorm.DB, st *stmtFiles) error {
 	}
 	st.deletes = kept
 	return nil
+}
+
+// recordBatch runs the INSERT that records batch, and sets the record of each delete
+// it recorded.
+func (p *Plugin) recordBatch(db, tx *gorm.DB, batch []objectRef) error {
+	args := make([]any, 0, 6*len(batch))
+	for _, r := range batch {
+		args = append(args, r.storageName, r.key, r.table, r.column, r.owner)
+		if r.table != "" {
+			args = append(args, r.lookupKey())
+		}
+	}
+	rows, err := p.recordQuery(db, tx, len(batch) == 1, p.recordSQL(db, batch), args)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if len(batch) == 1 {
+		for rows.Next() {
+			if err := rows.Scan(&batch[0].record); err != nil {
+				return err
+			}
+		}
+	} else {
+		index := make(map[refID]int, len(batch))
+		for i, r := range batch {
+			index[r.id()] = i
+		}
+		for rows.Next() {
+			var (
+				rec uint64
+				id  refID
+			)
+			if err := rows.Scan(&rec, &id.storage, &id.key, &id.table, &id.column,
+				&id.owner); err != nil {
+				return err
+			}
+			if i, ok := index[id]; ok {
+				batch[i].record = rec
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// recordSQL returns the INSERT that records batch. The form for one delete, the
+// common one, returns the record's ID alone and is built once per column.
+func (p *Plugin) recordSQL(db *gorm.DB, batch []objectRef) string {
+	var cacheKey string
+	if len(batch) == 1 {
+		cacheKey = batch[0].table + "\x00" + batch[0].column
+		if q, ok := p.recordSQLs.Load(cacheKey); ok {
+			return q.(string)
+		}
+	}
+	quote := func(name string) string {
+		var b strings.Builder
+		db.Dialector.QuoteTo(&b, name)
+		return b.String()
+	}
+	var q strings.Builder
+	q.WriteString("INSERT INTO " + quote(PendingDelete{}.TableName()) +
+		" (storage_name, object_key, table_name, column_name, owner_key, created_at) ")
+	for i, r := range batch {
+		if i > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		q.WriteString("SELECT ?, ?, ?, ?, ?, CURRENT_TIMESTAMP")
+		if r.table != "" {
+			q.WriteString(" WHERE NOT EXISTS (SELECT 1 FROM " + quote(r.table) +
+				" WHERE " + quote(r.column) + " = ?)")
+		}
+	}
+	if len(batch) == 1 {
+		q.WriteString(" RETURNING id")
+		p.recordSQLs.Store(cacheKey, q.String())
+		return q.String()
+	}
+	q.WriteString(" RETURNING id, storage_name, object_key, table_name, column_name, owner_key")
+	return q.String()
 }
 
 // dropReferenced removes from the statement's deletes the keys that a row of their
