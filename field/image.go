@@ -32,8 +32,9 @@ func (img Image) WithSize(n int64) Image {
 	return img
 }
 
-// Width returns the width read when the image was saved, 0 otherwise. After a query,
-// read the width column the field's width_field tag names.
+// Width returns the width read from new content while it is saved (in GORM hooks that
+// run before the save ends), 0 otherwise: once saved or loaded, the width is in the
+// column the field's width_field tag names.
 func (img Image) Width() int {
 	if img.pending() == nil {
 		return 0
@@ -41,7 +42,8 @@ func (img Image) Width() int {
 	return img.pending().width
 }
 
-// Height returns the height read when the image was saved, 0 otherwise.
+// Height returns the height read from new content while it is saved, 0 otherwise; as
+// for [Image.Width], the column that height_field names holds it.
 func (img Image) Height() int {
 	if img.pending() == nil {
 		return 0
