@@ -270,7 +270,8 @@ func TestDeleteDryRun(t *testing.T) {
 	eachWay(t, func(t *testing.T, e *retEnv) {
 		a := e.doc(t, "a")
 		res := e.db.Session(&gorm.Session{DryRun: true}).Delete(&a)
-		if sql := res.Statement.SQL.String(); res.Error != nil || !strings.HasPrefix(sql, "DELETE") {
+		sql := res.Statement.SQL.String()
+		if res.Error != nil || !strings.HasPrefix(sql, "DELETE") {
 			t.Errorf("dry run built %q, %v", sql, res.Error)
 		}
 		if !e.exists(t, a.File.Key()) {

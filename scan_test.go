@@ -131,7 +131,8 @@ func TestScanRows(t *testing.T) {
 	if err := db.Joins("Owner").Where("Owner.id = ?", c.ID).First(&withDoc).Error; err != nil {
 		t.Fatal(err)
 	}
-	if url, err := withDoc.Owner.Doc.URL(ctx); err != nil || url != "https://media.example/docs/c.txt" {
+	url, err := withDoc.Owner.Doc.URL(ctx)
+	if err != nil || url != "https://media.example/docs/c.txt" {
 		t.Errorf("URL of a joined owner's doc: %q, %v", url, err)
 	}
 	if k := loaded[1].Tag.Key(); k != "tags/u.txt" {

@@ -15,8 +15,8 @@
 //
 // A field's settings come from its `file` struct tag, read with GORM's tag parser:
 //
-//	FrontImage field.Image `gorm:"size:100" file:"upload_to:devicetype-images;width_field:FrontImageWidth;height_field:FrontImageHeight"`
-//	File       field.File  `file:"upload_to:uploads/%Y/%m;storage:media"`
+//	Front field.Image `gorm:"index" file:"upload_to:panels;width_field:FrontW;height_field:FrontH"`
+//	File  field.File  `gorm:"index" file:"upload_to:uploads/%Y/%m;storage:media"`
 //
 // upload_to is a path with Django's date patterns (%Y %m %d %H %M %S); a model that
 // implements [UploadToer] computes it in Go instead. storage names one of the plugin's
@@ -28,7 +28,7 @@
 //
 // An Image column takes rules and renditions too:
 //
-//	Photo field.Image `file:"upload_to:photos;max_bytes:5000000;min_width:200;renditions:thumb=200x200,card=600x0"`
+//	Photo field.Image `file:"upload_to:photos;min_width:200;renditions:thumb=200x200,card=600x0"`
 //
 // formats, max_pixels, max_bytes, min_width, max_width, min_height and max_height are
 // checked before anything is written (max_bytes while the content streams when its
