@@ -15,7 +15,7 @@
 //
 // A field's settings come from its `file` struct tag, read with GORM's tag parser:
 //
-//	Front field.Image `gorm:"index" file:"upload_to:panels;width_field:FrontW;height_field:FrontH"`
+//	Front field.Image `gorm:"index" file:"upload_to:front;width_field:FrontW;height_field:FrontH"`
 //	File  field.File  `gorm:"index" file:"upload_to:uploads/%Y/%m;storage:media"`
 //
 // upload_to is a path with Django's date patterns (%Y %m %d %H %M %S); a model that
