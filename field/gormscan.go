@@ -28,7 +28,8 @@ var slots sync.Map // weak.Pointer[schema.Field] → *atomic.Pointer[Binding]
 
 // BindField gives the values loaded into field f binding b as they are scanned, and
 // reports whether it can: false when f is not a File or Image field that GORM parsed
-// (a pointer to one, say), whose values must then be bound one by one.
+// (a pointer to one, say), whose values must then be bound one by one. A field belongs
+// to one *gorm.Config's schema cache, which holds one gormfile plugin, so one binding.
 func BindField(f *schema.Field, b *Binding) bool {
 	v, ok := slots.Load(weak.Make(f))
 	if !ok {
